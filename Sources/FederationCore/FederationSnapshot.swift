@@ -1,0 +1,133 @@
+/// One node as a routing candidate for one capability: every fact the policies read, resolved
+/// once when the snapshot is built so that routing touches one contiguous array.
+public struct CandidateNode: Sendable {
+    public let info: NodeInfo
+    /// The node's models that have the capability, sorted.
+    public let models: [ModelId]
+    /// The node's privacy level: its override, else its region's.
+    public let privacy: PrivacyLevel
+    /// The node's cost: its override, else its region's.
+    public let cost: Double
+    public let health: NodeHealth?
+    public let circuit: CircuitRecord?
+    /// Requests in flight at this node across all gateways, as last published.
+    public let inFlight: Int
+    /// A hash of the node id that is the same in every process (for rendezvous hashing).
+    public let stableHash: UInt64
+
+    public var id: NodeId { info.id }
+    public var region: RegionId { info.region }
+    public var healthState: HealthState { health?.state ?? .unknown }
+    /// The latency the router expects (the node's p50), nil when unmeasured.
+    public var estimatedLatencyMs: Double? { health?.latencyP50Ms }
+
+    public init(
+        info: NodeInfo, models: [ModelId], privacy: PrivacyLevel, cost: Double, health: NodeHealth?,
+        circuit: CircuitRecord?, inFlight: Int
+    ) {
+        self.info = info
+        self.models = models
+        self.privacy = privacy
+        self.cost = cost
+        self.health = health
+        self.circuit = circuit
+        self.inFlight = inFlight
+        self.stableHash = StableHash.fnv1a(info.id.rawValue)
+    }
+}
+
+/// Versions of the three shared families a snapshot was built from.
+public struct SnapshotVersions: Sendable, Equatable, Codable {
+    public var catalog: UInt64
+    public var health: UInt64
+    public var policy: UInt64
+    public init(catalog: UInt64 = 0, health: UInt64 = 0, policy: UInt64 = 0) {
+        self.catalog = catalog
+        self.health = health
+        self.policy = policy
+    }
+}
+
+/// An immutable picture of the federation — catalog, health, circuits, policy, load — that a
+/// router decides from. Views build a new one on every change and swap it in atomically, so
+/// routing never takes a lock.
+public struct FederationSnapshot: Sendable {
+    public let catalog: CatalogState
+    public let health: [NodeId: NodeHealth]
+    public let circuits: [NodeId: CircuitRecord]
+    public let policy: RoutingPolicyDocument
+    public let inFlight: [NodeId: Int]
+    public let versions: SnapshotVersions
+    private let index: [Capability: [CandidateNode]]
+
+    public init(
+        catalog: CatalogState = .init(), health: [NodeId: NodeHealth] = [:], circuits: [NodeId: CircuitRecord] = [:],
+        policy: RoutingPolicyDocument = .init(), inFlight: [NodeId: Int] = [:], versions: SnapshotVersions = .init()
+    ) {
+        self.catalog = catalog
+        self.health = health
+        self.circuits = circuits
+        self.policy = policy
+        self.inFlight = inFlight
+        self.versions = versions
+
+        var modelsByCapability: [Capability: [NodeId: [ModelId]]] = [:]
+        for deployment in catalog.deployments where catalog.nodes[deployment.node] != nil {
+            for capability in deployment.capabilities {
+                modelsByCapability[capability, default: [:]][deployment.node, default: []].append(deployment.model)
+            }
+        }
+        var index: [Capability: [CandidateNode]] = [:]
+        for (capability, byNode) in modelsByCapability {
+            index[capability] = byNode.keys.sorted().map { nodeId in
+                let info = catalog.nodes[nodeId]!
+                return CandidateNode(
+                    info: info, models: byNode[nodeId]!.sorted(),
+                    privacy: info.privacy ?? policy.privacy(of: info.region),
+                    cost: info.cost ?? policy.cost(of: info.region), health: health[nodeId],
+                    circuit: circuits[nodeId], inFlight: inFlight[nodeId] ?? 0)
+            }
+        }
+        self.index = index
+    }
+
+    /// Every node that can serve `capability`, sorted by node id.
+    public func candidates(for capability: Capability) -> [CandidateNode] {
+        index[capability] ?? []
+    }
+
+    /// Capabilities with at least one node.
+    public var capabilities: [Capability] { index.keys.sorted() }
+
+    /// A copy with some parts replaced (the index is rebuilt).
+    public func replacing(
+        catalog: CatalogState? = nil, health: [NodeId: NodeHealth]? = nil, circuits: [NodeId: CircuitRecord]? = nil,
+        policy: RoutingPolicyDocument? = nil, inFlight: [NodeId: Int]? = nil, versions: SnapshotVersions? = nil
+    ) -> FederationSnapshot {
+        FederationSnapshot(
+            catalog: catalog ?? self.catalog, health: health ?? self.health, circuits: circuits ?? self.circuits,
+            policy: policy ?? self.policy, inFlight: inFlight ?? self.inFlight, versions: versions ?? self.versions)
+    }
+}
+
+/// Hashes that are identical in every process and on every run (Swift's `Hasher` is seeded per
+/// process, so it cannot be used for anything shared between replicas).
+public enum StableHash {
+    /// 64-bit FNV-1a over the UTF-8 bytes.
+    public static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return hash
+    }
+
+    /// A strong 64-bit mix of two hashes (for rendezvous weights).
+    public static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var z = a ^ (b &* 0x9E37_79B9_7F4A_7C15)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,45 @@
+/// How sensitive a request's data is, and how trusted a region or node is.
+/// Ordered: public < internal < confidential < restricted. A node may serve a request iff the
+/// node's level is at least the request's.
+public enum PrivacyLevel: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+    case `public` = 0
+    case `internal` = 1
+    case confidential = 2
+    case restricted = 3
+
+    public var description: String {
+        switch self {
+        case .public: "public"
+        case .internal: "internal"
+        case .confidential: "confidential"
+        case .restricted: "restricted"
+        }
+    }
+
+    /// Parses `public`, `internal`, `confidential` or `restricted` (case-insensitive).
+    public init(parsing text: String) throws(FederationError) {
+        guard let level = PrivacyLevel.allCases.first(where: { $0.description == text.lowercased() }) else {
+            throw .invalidInput(
+                "unknown privacy level '\(text)'; expected public, internal, confidential or restricted")
+        }
+        self = level
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+extension PrivacyLevel: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do {
+            self = try PrivacyLevel(parsing: text)
+        } catch {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: error.message))
+        }
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
