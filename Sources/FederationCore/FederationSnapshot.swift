@@ -58,6 +58,8 @@ public struct FederationSnapshot: Sendable {
     public let policy: RoutingPolicyDocument
     public let inFlight: [NodeId: Int]
     public let versions: SnapshotVersions
+    /// The composite policy `policy` describes, built once per snapshot.
+    public let compositePolicy: CompositePolicy
     private let index: [Capability: [CandidateNode]]
 
     public init(
@@ -70,6 +72,7 @@ public struct FederationSnapshot: Sendable {
         self.policy = policy
         self.inFlight = inFlight
         self.versions = versions
+        self.compositePolicy = CompositePolicy(document: policy)
 
         var modelsByCapability: [Capability: [NodeId: [ModelId]]] = [:]
         for deployment in catalog.deployments where catalog.nodes[deployment.node] != nil {

@@ -1,0 +1,65 @@
+/// Combines policies: a candidate is eligible only if every policy says so, and its score is
+/// the weighted mean of the policies' scores (so it stays in [0, 1], unlike the reference's
+/// mean of pre-weighted scores).
+public struct CompositePolicy: Sendable {
+    public private(set) var policies: [any RoutingPolicy]
+    private var totalWeight: Double
+
+    public init(_ policies: [any RoutingPolicy] = []) {
+        self.policies = policies
+        self.totalWeight = policies.reduce(0) { $0 + max(0, $1.weight) }
+    }
+
+    /// Adds a policy (built-in or custom).
+    public func with(_ policy: any RoutingPolicy) -> CompositePolicy {
+        CompositePolicy(policies + [policy])
+    }
+
+    /// Health 2.0, latency, privacy, locality and cost 1.0 each — the reference's default.
+    public static var enterpriseDefault: CompositePolicy {
+        CompositePolicy([HealthPolicy(), LatencyPolicy(), PrivacyPolicy(), LocalityPolicy(), CostPolicy()])
+    }
+
+    /// The composite a policy document describes: the five enterprise policies with the document's
+    /// weights and parameters, plus the request's QoS and tenant affinity.
+    public init(document d: RoutingPolicyDocument) {
+        let w = d.weights
+        self.init([
+            HealthPolicy(weight: w.health),
+            LatencyPolicy(weight: w.latency, maxLatencyMs: d.maxLatencyMs),
+            PrivacyPolicy(weight: w.privacy),
+            LocalityPolicy(
+                weight: w.locality, sameRegionBoost: d.localityBoost, crossRegionPenalty: d.crossRegionPenalty),
+            CostPolicy(weight: w.cost, maxLatencyMs: d.maxLatencyMs),
+            QoSPolicy(weight: w.qos),
+            TenantAffinityPolicy(weight: w.tenantAffinity, preferences: d.tenantAffinity),
+        ])
+    }
+
+    /// The first policy that rejects `candidate`, or nil when all accept it.
+    public func rejection(_ candidate: CandidateNode, for request: InferenceRequest) -> Rejection? {
+        for policy in policies {
+            if let reason = policy.rejection(candidate, for: request) {
+                return Rejection(policy: policy.name, reason: reason)
+            }
+        }
+        return nil
+    }
+
+    /// The weighted mean score in [0, 1] (0.5 when no policy has weight).
+    public func score(_ candidate: CandidateNode, for request: InferenceRequest) -> Double {
+        guard totalWeight > 0 else { return 0.5 }
+        var sum = 0.0
+        for policy in policies where policy.weight > 0 {
+            sum += policy.weight * unitClamped(policy.score(candidate, for: request))
+        }
+        return sum / totalWeight
+    }
+
+    /// Each policy's score, for explain output.
+    public func breakdown(_ candidate: CandidateNode, for request: InferenceRequest) -> [PolicyScore] {
+        policies.map {
+            PolicyScore(policy: $0.name, weight: $0.weight, score: unitClamped($0.score(candidate, for: request)))
+        }
+    }
+}

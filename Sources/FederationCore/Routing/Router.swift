@@ -1,0 +1,233 @@
+import Synchronization
+
+/// The routing engine shared by the router service and every gateway: builds candidates for a
+/// request from a `FederationSnapshot`, ejects open circuits and unhealthy nodes (with a panic
+/// threshold), applies the policies, keeps the best `maxCandidates`, and lets the strategy pick.
+/// Pure apart from its injected clock and randomness and the round-robin counters.
+public final class Router: Sendable {
+    private let policyOverride: CompositePolicy?
+    private let clock: any FederationClock
+    let random: any RandomSource
+    private let roundRobinCounters = Mutex<[RoundRobinKey: UInt64]>([:])
+
+    /// - Parameters:
+    ///   - policy: a fixed composite (e.g. with custom policies); nil uses the one the snapshot's
+    ///     policy document describes.
+    public init(
+        policy: CompositePolicy? = nil, clock: any FederationClock = SystemClock(),
+        random: any RandomSource = SystemRandomSource()
+    ) {
+        self.policyOverride = policy
+        self.clock = clock
+        self.random = random
+    }
+
+    /// Chooses the node for `request`.
+    /// - Parameters:
+    ///   - excluded: nodes already tried for this request; never chosen again.
+    ///   - load: live in-flight counts; defaults to the snapshot's cluster-wide estimate.
+    public func route(
+        _ request: InferenceRequest, in snapshot: FederationSnapshot, excluding excluded: Set<NodeId> = [],
+        load: (any LoadEstimator)? = nil
+    ) throws(FederationError) -> RouteDecision {
+        var evaluation = Evaluation()
+        try evaluate(request, snapshot, excluded, explain: false, into: &evaluation)
+        let pool = try evaluation.pool(request: request, panicThreshold: snapshot.policy.panicThreshold)
+        let strategy = snapshot.policy.strategy
+        let loadOf: (Int) -> Int = { index in
+            let candidate = evaluation.nodes[index]
+            return load?.inFlight(candidate.id) ?? candidate.inFlight
+        }
+        let chosen: Scored
+        switch strategy {
+        case .consistentHash:
+            chosen = pickConsistentHash(pool, evaluation.nodes, request, snapshot.policy.hashLoadFactor, loadOf)
+        default:
+            let top = topScored(pool, count: snapshot.policy.maxCandidates, nodes: evaluation.nodes)
+            switch strategy {
+            case .roundRobin: chosen = pickRoundRobin(top, evaluation.nodes, request)
+            case .leastConnections: chosen = pickLeast(top) { Double(loadOf($0.index)) }
+            case .leastLatency: chosen = pickLeast(top) { evaluation.nodes[$0.index].estimatedLatencyMs ?? .infinity }
+            case .weightedRandom: chosen = pickWeightedRandom(top)
+            case .consistentHash: fatalError("handled above")
+            }
+        }
+        let node = evaluation.nodes[chosen.index]
+        return RouteDecision(
+            target: target(node, request, score: chosen.score), strategy: strategy,
+            eligibleCount: pool.count, panic: evaluation.panicked,
+            isProbe: node.circuit?.effectiveState(at: evaluation.now) == .halfOpen)
+    }
+
+    /// The next value of the round-robin counter for `key`.
+    func nextRoundRobin(_ key: RoundRobinKey) -> UInt64 {
+        roundRobinCounters.withLock { counters in
+            let value = counters[key, default: 0]
+            counters[key] = value &+ 1
+            return value
+        }
+    }
+
+    /// Every node that could serve the request's capability (and model), with per-policy scores,
+    /// eligibility and the rejection reason — the explain view. Sorted: eligible first, then by score.
+    public func candidates(
+        for request: InferenceRequest, in snapshot: FederationSnapshot, excluding excluded: Set<NodeId> = []
+    ) -> [RouteCandidate] {
+        var evaluation = Evaluation()
+        do {
+            try evaluate(request, snapshot, excluded, explain: true, into: &evaluation)
+        } catch {
+            return []
+        }
+        let inPool = Set((try? evaluation.pool(request: request, panicThreshold: snapshot.policy.panicThreshold))?
+            .map(\.index) ?? [])
+        var result: [RouteCandidate] = []
+        result.reserveCapacity(evaluation.explained.count)
+        for item in evaluation.explained {
+            let node = evaluation.nodes[item.index]
+            let eligible = inPool.contains(item.index)
+            result.append(
+                RouteCandidate(
+                    target: target(node, request, score: item.total), health: node.healthState,
+                    circuit: node.circuit?.effectiveState(at: evaluation.now) ?? .closed, inFlight: node.inFlight,
+                    scores: RouteScores(policies: item.breakdown, total: item.total), eligible: eligible,
+                    rejection: eligible ? nil : item.rejection))
+        }
+        return result.sorted {
+            $0.eligible != $1.eligible ? $0.eligible : ($0.scores.total != $1.scores.total
+                ? $0.scores.total > $1.scores.total : $0.target.node < $1.target.node)
+        }
+    }
+
+    // MARK: - Evaluation
+
+    private func target(_ node: CandidateNode, _ request: InferenceRequest, score: Double) -> RouteTarget {
+        RouteTarget(
+            node: node.id, region: node.region, endpoint: node.info.endpoint, model: request.model ?? node.models.first,
+            estimatedLatencyMs: node.estimatedLatencyMs, score: score)
+    }
+
+    private func evaluate(
+        _ request: InferenceRequest, _ snapshot: FederationSnapshot, _ excluded: Set<NodeId>, explain: Bool,
+        into evaluation: inout Evaluation
+    ) throws(FederationError) {
+        let all = snapshot.candidates(for: request.capability)
+        guard !all.isEmpty else { throw .noCapacity(request.capability, detail: "") }
+        evaluation.now = clock.now()
+        evaluation.capability = request.capability
+        evaluation.nodes = all
+        evaluation.minScore = snapshot.policy.minScore
+        let composite = policyOverride ?? snapshot.compositePolicy
+        var modelFound = request.model == nil
+        for index in all.indices {
+            let node = all[index]
+            if let model = request.model {
+                guard node.models.contains(model) else { continue }
+                modelFound = true
+            }
+            if excluded.contains(node.id) {
+                evaluation.excludedCount += 1
+                continue
+            }
+            evaluation.considered += 1
+            var rejection: Rejection?
+            var ejectedForHealth = false
+            if let circuit = node.circuit, circuit.effectiveState(at: evaluation.now) == .open {
+                rejection = Rejection(policy: "circuit", reason: "circuit breaker is open")
+            } else if let policyRejection = composite.rejection(node, for: request) {
+                rejection = policyRejection
+            } else if node.healthState == .unhealthy {
+                ejectedForHealth = true
+                rejection = Rejection(
+                    policy: "health", reason: "node is unhealthy" + (node.health?.reason.map { " (\($0))" } ?? ""))
+            }
+            let total = rejection?.policy == "circuit" && !explain ? 0 : composite.score(node, for: request)
+            if rejection == nil, total < evaluation.minScore {
+                rejection = Rejection(
+                    policy: "min_score",
+                    reason: "score \(formatScore(total)) is below min_score \(formatScore(evaluation.minScore))")
+            }
+            if rejection == nil {
+                evaluation.healthy.append(Scored(index: index, score: total))
+            } else if ejectedForHealth {
+                evaluation.unhealthy.append(Scored(index: index, score: total))
+            }
+            if let rejection { evaluation.rejections.append(rejection) }
+            if explain {
+                evaluation.explained.append(
+                    Explained(
+                        index: index, total: total, breakdown: composite.breakdown(node, for: request),
+                        rejection: rejection))
+            }
+        }
+        if !modelFound, let model = request.model {
+            throw .noCapacity(request.capability, detail: "model '\(model)' is not deployed with this capability")
+        }
+    }
+}
+
+/// Working state of one routing decision.
+struct Evaluation {
+    var now = Timestamp(milliseconds: 0)
+    var capability = Capability.generate
+    var nodes: [CandidateNode] = []
+    var minScore = 0.0
+    var considered = 0
+    var excludedCount = 0
+    var healthy: [Scored] = []
+    /// Ejected only because their health state is Unhealthy (policies and min score passed).
+    var unhealthy: [Scored] = []
+    var rejections: [Rejection] = []
+    var explained: [Explained] = []
+    var panicked = false
+
+    /// The candidates a strategy may pick from, or the error that explains why there are none.
+    mutating func pool(request: InferenceRequest, panicThreshold: Double) throws(FederationError) -> [Scored] {
+        let routable = healthy.count + unhealthy.count
+        if !unhealthy.isEmpty, Double(healthy.count) < panicThreshold * Double(routable) {
+            panicked = true
+            return healthy + unhealthy
+        }
+        if !healthy.isEmpty { return healthy }
+        throw noCandidateError(request)
+    }
+
+    private func noCandidateError(_ request: InferenceRequest) -> FederationError {
+        if considered == 0 {
+            return .allNodesUnhealthy(capability, detail: "all \(excludedCount) candidate node(s) were already tried")
+        }
+        let ejections = rejections.filter { $0.policy == "circuit" || $0.policy == "health" }
+        if ejections.count == rejections.count {
+            return .allNodesUnhealthy(capability, detail: summary(rejections))
+        }
+        let policyRejections = rejections.filter { $0.policy != "circuit" && $0.policy != "health" }
+        if policyRejections.allSatisfy({ $0.policy == "privacy" }) {
+            return .privacyViolation(
+                "\(policyRejections.count) of \(considered) node(s) are below \(request.qos.privacy): "
+                    + summary(policyRejections))
+        }
+        return .qosViolation(summary(rejections))
+    }
+
+    private func summary(_ rejections: [Rejection]) -> String {
+        let shown = rejections.prefix(3).map(\.description).joined(separator: "; ")
+        return rejections.count > 3 ? shown + "; and \(rejections.count - 3) more" : shown
+    }
+}
+
+struct Scored {
+    var index: Int
+    var score: Double
+}
+
+struct Explained {
+    var index: Int
+    var total: Double
+    var breakdown: [PolicyScore]
+    var rejection: Rejection?
+}
+
+func formatScore(_ value: Double) -> String {
+    let rounded = (value * 1000).rounded() / 1000
+    return String(rounded)
+}
