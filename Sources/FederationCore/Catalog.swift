@@ -88,8 +88,9 @@ public struct CatalogState: Sendable, Equatable {
 
     /// Adds or replaces a node, its deployment of `model`, and (when absent) the model's metadata.
     public mutating func register(node: NodeInfo, model: ModelId, capabilities: [Capability]) {
-        nodes[node.id] = node
-        deployments.removeAll { $0.model == model && $0.node == node.id }
+        if nodes.updateValue(node, forKey: node.id) != nil {
+            deployments.removeAll { $0.model == model && $0.node == node.id }
+        }
         deployments.append(Deployment(model: model, node: node.id, capabilities: capabilities))
         if models[model] == nil {
             models[model] = ModelMetadata(id: model, capabilities: Array(Set(capabilities)).sorted())

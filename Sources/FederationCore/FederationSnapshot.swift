@@ -1,6 +1,7 @@
 /// One node as a routing candidate for one capability: every fact the policies read, resolved
-/// once when the snapshot is built so that routing touches one contiguous array.
-public struct CandidateNode: Sendable {
+/// once when the snapshot is built so that routing touches one contiguous array. A class so that
+/// passing one around costs a retain, not a copy of a dozen strings.
+public final class CandidateNode: Sendable {
     public let info: NodeInfo
     /// The node's models that have the capability, sorted.
     public let models: [ModelId]
@@ -14,12 +15,17 @@ public struct CandidateNode: Sendable {
     public let inFlight: Int
     /// A hash of the node id that is the same in every process (for rendezvous hashing).
     public let stableHash: UInt64
+    /// Scalars the policies read for every candidate, copied out of `health` so that reading
+    /// them never copies the record's strings.
+    public let healthState: HealthState
+    /// The latency the router expects (the node's p50), nil when unmeasured.
+    public let estimatedLatencyMs: Double?
+    /// Tokens per second, nil when unmeasured.
+    public let throughput: Double?
+    public let consecutiveFailures: Int
 
     public var id: NodeId { info.id }
     public var region: RegionId { info.region }
-    public var healthState: HealthState { health?.state ?? .unknown }
-    /// The latency the router expects (the node's p50), nil when unmeasured.
-    public var estimatedLatencyMs: Double? { health?.latencyP50Ms }
 
     public init(
         info: NodeInfo, models: [ModelId], privacy: PrivacyLevel, cost: Double, health: NodeHealth?,
@@ -33,6 +39,10 @@ public struct CandidateNode: Sendable {
         self.circuit = circuit
         self.inFlight = inFlight
         self.stableHash = StableHash.fnv1a(info.id.rawValue)
+        self.healthState = health?.state ?? .unknown
+        self.estimatedLatencyMs = health?.latencyP50Ms
+        self.throughput = health?.throughput
+        self.consecutiveFailures = health?.consecutiveFailures ?? 0
     }
 }
 

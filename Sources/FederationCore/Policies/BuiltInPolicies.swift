@@ -1,33 +1,34 @@
 /// Prefers healthy nodes: Healthy 1.0, Degraded 0.3–0.5 (lower with more recent failures),
 /// Unknown 0.3, Unhealthy 0. Ejecting unhealthy nodes is the router's job (so that a panic
 /// threshold can bring them back), not this policy's.
-public struct HealthPolicy: RoutingPolicy {
-    public var weight: Double
+public final class HealthPolicy: RoutingPolicy {
+    public let weight: Double
     public var name: String { "health" }
 
     public init(weight: Double = 2.0) { self.weight = weight }
 
     public func score(_ candidate: CandidateNode, for request: InferenceRequest) -> Double {
-        HealthPolicy.score(candidate.health)
+        HealthPolicy.score(state: candidate.healthState, consecutiveFailures: candidate.consecutiveFailures)
     }
 
-    /// The health score of a node's record (nil = never seen = Unknown).
-    public static func score(_ health: NodeHealth?) -> Double {
-        guard let health else { return 0.3 }
-        switch health.state {
-        case .healthy: return 1.0
-        case .unknown: return 0.3
-        case .unhealthy: return 0.0
-        case .degraded: return max(0.3, 0.5 - 0.1 * Double(health.consecutiveFailures))
+    public func isEligible(_ candidate: CandidateNode, for request: InferenceRequest) -> Bool { true }
+
+    /// The health score of a node in `state` (a node never seen is Unknown).
+    public static func score(state: HealthState, consecutiveFailures: Int) -> Double {
+        switch state {
+        case .healthy: 1.0
+        case .unknown: 0.3
+        case .unhealthy: 0.0
+        case .degraded: max(0.3, 0.5 - 0.1 * Double(consecutiveFailures))
         }
     }
 }
 
 /// Prefers fast nodes: 1 − p50 / max; a node at or above `maxLatencyMs` is ineligible.
 /// A node with no measurement yet scores 0.5 and stays eligible.
-public struct LatencyPolicy: RoutingPolicy {
-    public var weight: Double
-    public var maxLatencyMs: Double
+public final class LatencyPolicy: RoutingPolicy {
+    public let weight: Double
+    public let maxLatencyMs: Double
     public var name: String { "latency" }
 
     public init(weight: Double = 1.0, maxLatencyMs: Double = 5000) {
@@ -44,6 +45,10 @@ public struct LatencyPolicy: RoutingPolicy {
         return unitClamped(1 - latencyMs / maxLatencyMs)
     }
 
+    public func isEligible(_ candidate: CandidateNode, for request: InferenceRequest) -> Bool {
+        (candidate.estimatedLatencyMs ?? 0) < maxLatencyMs
+    }
+
     public func rejection(_ candidate: CandidateNode, for request: InferenceRequest) -> String? {
         guard let latency = candidate.estimatedLatencyMs, latency >= maxLatencyMs else { return nil }
         return "p50 latency \(formatMs(latency)) ms is at or above the limit of \(formatMs(maxLatencyMs)) ms"
@@ -52,13 +57,17 @@ public struct LatencyPolicy: RoutingPolicy {
 
 /// Data sovereignty: a node may serve a request iff its privacy level (node override, else its
 /// region's) is at least the request's.
-public struct PrivacyPolicy: RoutingPolicy {
-    public var weight: Double
+public final class PrivacyPolicy: RoutingPolicy {
+    public let weight: Double
     public var name: String { "privacy" }
 
     public init(weight: Double = 1.0) { self.weight = weight }
 
     public func score(_ candidate: CandidateNode, for request: InferenceRequest) -> Double { 1.0 }
+
+    public func isEligible(_ candidate: CandidateNode, for request: InferenceRequest) -> Bool {
+        candidate.privacy >= request.qos.privacy
+    }
 
     public func rejection(_ candidate: CandidateNode, for request: InferenceRequest) -> String? {
         guard candidate.privacy < request.qos.privacy else { return nil }
@@ -68,10 +77,10 @@ public struct PrivacyPolicy: RoutingPolicy {
 
 /// Prefers the request's own region: 0.5 + boost in it, 0.5 − penalty elsewhere, 0.5 when the
 /// origin is unknown.
-public struct LocalityPolicy: RoutingPolicy {
-    public var weight: Double
-    public var sameRegionBoost: Double
-    public var crossRegionPenalty: Double
+public final class LocalityPolicy: RoutingPolicy {
+    public let weight: Double
+    public let sameRegionBoost: Double
+    public let crossRegionPenalty: Double
     public var name: String { "locality" }
 
     public init(weight: Double = 1.0, sameRegionBoost: Double = 0.3, crossRegionPenalty: Double = 0.1) {
@@ -89,9 +98,9 @@ public struct LocalityPolicy: RoutingPolicy {
 /// Trades price against speed by the request's cost tolerance, in the reference's bands:
 /// 0–30 strongly prefer cheap, 31–50 balanced, 51–70 prefer performance, 71–100 performance
 /// only. Score = α·(1 − cost) + (1 − α)·speed, speed being the latency score.
-public struct CostPolicy: RoutingPolicy {
-    public var weight: Double
-    public var maxLatencyMs: Double
+public final class CostPolicy: RoutingPolicy {
+    public let weight: Double
+    public let maxLatencyMs: Double
     public var name: String { "cost" }
 
     public init(weight: Double = 1.0, maxLatencyMs: Double = 5000) {
@@ -119,8 +128,8 @@ public struct CostPolicy: RoutingPolicy {
 /// The request's own QoS: `max_latency` and `min_throughput` are hard limits (checked against
 /// the node's measured p50 and throughput; an unmeasured node is given the benefit of the doubt),
 /// `prefer_gpu` is a preference (GPU 1.0, CPU 0.5).
-public struct QoSPolicy: RoutingPolicy {
-    public var weight: Double
+public final class QoSPolicy: RoutingPolicy {
+    public let weight: Double
     public var name: String { "qos" }
 
     public init(weight: Double = 1.0) { self.weight = weight }
@@ -129,13 +138,25 @@ public struct QoSPolicy: RoutingPolicy {
         request.qos.preferGPU && !candidate.info.gpu ? 0.5 : 1.0
     }
 
+    public func isEligible(_ candidate: CandidateNode, for request: InferenceRequest) -> Bool {
+        if let maxLatency = request.qos.maxLatency, let p50 = candidate.estimatedLatencyMs,
+            p50 > maxLatency.milliseconds
+        {
+            return false
+        }
+        if let minimum = request.qos.minThroughput, let throughput = candidate.throughput, throughput < minimum {
+            return false
+        }
+        return true
+    }
+
     public func rejection(_ candidate: CandidateNode, for request: InferenceRequest) -> String? {
         if let maxLatency = request.qos.maxLatency, let p50 = candidate.estimatedLatencyMs,
             p50 > maxLatency.milliseconds
         {
             return "p50 latency \(formatMs(p50)) ms exceeds max_latency \(formatMs(maxLatency.milliseconds)) ms"
         }
-        if let minimum = request.qos.minThroughput, let throughput = candidate.health?.throughput,
+        if let minimum = request.qos.minThroughput, let throughput = candidate.throughput,
             throughput < minimum
         {
             return "throughput \(formatMs(throughput)) tokens/s is below min_throughput \(formatMs(minimum))"
@@ -146,10 +167,10 @@ public struct QoSPolicy: RoutingPolicy {
 
 /// Sends a tenant to its preferred nodes when it can (1.0 preferred, 0.5 otherwise); never a
 /// requirement.
-public struct TenantAffinityPolicy: RoutingPolicy {
-    public var weight: Double
+public final class TenantAffinityPolicy: RoutingPolicy {
+    public let weight: Double
     /// Tenant → preferred nodes.
-    public var preferences: [String: Set<NodeId>]
+    public let preferences: [String: Set<NodeId>]
     public var name: String { "tenant_affinity" }
 
     public init(weight: Double = 1.0, preferences: [String: [NodeId]] = [:]) {

@@ -36,22 +36,34 @@ public struct CompositePolicy: Sendable {
         ])
     }
 
-    /// The first policy that rejects `candidate`, or nil when all accept it.
+    /// The first policy that rejects `candidate`, with its reason, or nil when all accept it.
     public func rejection(_ candidate: CandidateNode, for request: InferenceRequest) -> Rejection? {
-        for policy in policies {
-            if let reason = policy.rejection(candidate, for: request) {
-                return Rejection(policy: policy.name, reason: reason)
-            }
+        firstRejecting(candidate, for: request).map { rejection(byPolicyAt: $0, candidate, for: request) }
+    }
+
+    /// The index of the first policy that rejects `candidate` (cheap: builds no message).
+    public func firstRejecting(_ candidate: CandidateNode, for request: InferenceRequest) -> Int? {
+        for index in policies.indices where !policies[index].isEligible(candidate, for: request) {
+            return index
         }
         return nil
+    }
+
+    /// The rejection by the policy at `index`, with its message.
+    public func rejection(byPolicyAt index: Int, _ candidate: CandidateNode, for request: InferenceRequest)
+        -> Rejection
+    {
+        let policy = policies[index]
+        return Rejection(policy: policy.name, reason: policy.rejection(candidate, for: request) ?? "not eligible")
     }
 
     /// The weighted mean score in [0, 1] (0.5 when no policy has weight).
     public func score(_ candidate: CandidateNode, for request: InferenceRequest) -> Double {
         guard totalWeight > 0 else { return 0.5 }
         var sum = 0.0
-        for policy in policies where policy.weight > 0 {
-            sum += policy.weight * unitClamped(policy.score(candidate, for: request))
+        for index in policies.indices {
+            let weight = policies[index].weight
+            if weight > 0 { sum += weight * unitClamped(policies[index].score(candidate, for: request)) }
         }
         return sum / totalWeight
     }

@@ -34,25 +34,26 @@ public final class Router: Sendable {
         try evaluate(request, snapshot, excluded, explain: false, into: &evaluation)
         let pool = try evaluation.pool(request: request, panicThreshold: snapshot.policy.panicThreshold)
         let strategy = snapshot.policy.strategy
+        let nodes = evaluation.nodes
         let loadOf: (Int) -> Int = { index in
-            let candidate = evaluation.nodes[index]
+            let candidate = nodes[index]
             return load?.inFlight(candidate.id) ?? candidate.inFlight
         }
         let chosen: Scored
         switch strategy {
         case .consistentHash:
-            chosen = pickConsistentHash(pool, evaluation.nodes, request, snapshot.policy.hashLoadFactor, loadOf)
+            chosen = pickConsistentHash(pool, nodes, request, snapshot.policy.hashLoadFactor, loadOf)
         default:
-            let top = topScored(pool, count: snapshot.policy.maxCandidates, nodes: evaluation.nodes)
+            let top = topScored(pool, count: snapshot.policy.maxCandidates, nodes: nodes)
             switch strategy {
-            case .roundRobin: chosen = pickRoundRobin(top, evaluation.nodes, request)
+            case .roundRobin: chosen = pickRoundRobin(top, nodes, request)
             case .leastConnections: chosen = pickLeast(top) { Double(loadOf($0.index)) }
-            case .leastLatency: chosen = pickLeast(top) { evaluation.nodes[$0.index].estimatedLatencyMs ?? .infinity }
+            case .leastLatency: chosen = pickLeast(top) { nodes[$0.index].estimatedLatencyMs ?? .infinity }
             case .weightedRandom: chosen = pickWeightedRandom(top)
             case .consistentHash: fatalError("handled above")
             }
         }
-        let node = evaluation.nodes[chosen.index]
+        let node = nodes[chosen.index]
         return RouteDecision(
             target: target(node, request, score: chosen.score), strategy: strategy,
             eligibleCount: pool.count, panic: evaluation.panicked,
@@ -113,11 +114,13 @@ public final class Router: Sendable {
     ) throws(FederationError) {
         let all = snapshot.candidates(for: request.capability)
         guard !all.isEmpty else { throw .noCapacity(request.capability, detail: "") }
-        evaluation.now = clock.now()
-        evaluation.capability = request.capability
-        evaluation.nodes = all
-        evaluation.minScore = snapshot.policy.minScore
+        let now = clock.now()
         let composite = policyOverride ?? snapshot.compositePolicy
+        let minScore = snapshot.policy.minScore
+        evaluation.now = now
+        evaluation.nodes = all
+        evaluation.composite = composite
+        evaluation.minScore = minScore
         var modelFound = request.model == nil
         for index in all.indices {
             let node = all[index]
@@ -125,39 +128,36 @@ public final class Router: Sendable {
                 guard node.models.contains(model) else { continue }
                 modelFound = true
             }
-            if excluded.contains(node.id) {
+            if !excluded.isEmpty, excluded.contains(node.id) {
                 evaluation.excludedCount += 1
                 continue
             }
             evaluation.considered += 1
-            var rejection: Rejection?
-            var ejectedForHealth = false
-            if let circuit = node.circuit, circuit.effectiveState(at: evaluation.now) == .open {
-                rejection = Rejection(policy: "circuit", reason: "circuit breaker is open")
-            } else if let policyRejection = composite.rejection(node, for: request) {
-                rejection = policyRejection
+            var rejection: PendingRejection?
+            if let circuit = node.circuit, circuit.effectiveState(at: now) == .open {
+                rejection = .circuit
+            } else if let policyIndex = composite.firstRejecting(node, for: request) {
+                rejection = .policy(policyIndex)
             } else if node.healthState == .unhealthy {
-                ejectedForHealth = true
-                rejection = Rejection(
-                    policy: "health", reason: "node is unhealthy" + (node.health?.reason.map { " (\($0))" } ?? ""))
+                rejection = .health
             }
-            let total = rejection?.policy == "circuit" && !explain ? 0 : composite.score(node, for: request)
-            if rejection == nil, total < evaluation.minScore {
-                rejection = Rejection(
-                    policy: "min_score",
-                    reason: "score \(formatScore(total)) is below min_score \(formatScore(evaluation.minScore))")
-            }
-            if rejection == nil {
+            let total = rejection == .circuit && !explain ? 0 : composite.score(node, for: request)
+            switch rejection {
+            case nil where total < minScore:
+                rejection = .minScore(total)
+            case nil:
                 evaluation.healthy.append(Scored(index: index, score: total))
-            } else if ejectedForHealth {
+            case .health:
                 evaluation.unhealthy.append(Scored(index: index, score: total))
+            default:
+                break
             }
-            if let rejection { evaluation.rejections.append(rejection) }
+            if let rejection { evaluation.rejections.append((index, rejection)) }
             if explain {
                 evaluation.explained.append(
                     Explained(
                         index: index, total: total, breakdown: composite.breakdown(node, for: request),
-                        rejection: rejection))
+                        rejection: rejection.map { evaluation.describe($0, node: node, request: request) }))
             }
         }
         if !modelFound, let model = request.model {
@@ -166,18 +166,27 @@ public final class Router: Sendable {
     }
 }
 
+/// Why a candidate was set aside, kept cheap on the hot path; turned into a `Rejection` (with
+/// its sentence) only for errors and explain output.
+enum PendingRejection: Equatable {
+    case circuit
+    case health
+    case minScore(Double)
+    case policy(Int)
+}
+
 /// Working state of one routing decision.
 struct Evaluation {
     var now = Timestamp(milliseconds: 0)
-    var capability = Capability.generate
     var nodes: [CandidateNode] = []
+    var composite = CompositePolicy()
     var minScore = 0.0
     var considered = 0
     var excludedCount = 0
     var healthy: [Scored] = []
     /// Ejected only because their health state is Unhealthy (policies and min score passed).
     var unhealthy: [Scored] = []
-    var rejections: [Rejection] = []
+    var rejections: [(node: Int, why: PendingRejection)] = []
     var explained: [Explained] = []
     var panicked = false
 
@@ -192,25 +201,42 @@ struct Evaluation {
         throw noCandidateError(request)
     }
 
+    func describe(_ why: PendingRejection, node: CandidateNode, request: InferenceRequest) -> Rejection {
+        switch why {
+        case .circuit:
+            return Rejection(policy: "circuit", reason: "circuit breaker is open")
+        case .health:
+            return Rejection(
+                policy: "health", reason: "node is unhealthy" + (node.health?.reason.map { " (\($0))" } ?? ""))
+        case .minScore(let total):
+            return Rejection(
+                policy: "min_score", reason: "score \(formatScore(total)) is below min_score \(formatScore(minScore))")
+        case .policy(let index):
+            return composite.rejection(byPolicyAt: index, node, for: request)
+        }
+    }
+
     private func noCandidateError(_ request: InferenceRequest) -> FederationError {
+        let capability = request.capability
         if considered == 0 {
             return .allNodesUnhealthy(capability, detail: "all \(excludedCount) candidate node(s) were already tried")
         }
-        let ejections = rejections.filter { $0.policy == "circuit" || $0.policy == "health" }
-        if ejections.count == rejections.count {
-            return .allNodesUnhealthy(capability, detail: summary(rejections))
+        let described = rejections.map { describe($0.why, node: nodes[$0.node], request: request) }
+        let ejections = described.filter { $0.policy == "circuit" || $0.policy == "health" }
+        if ejections.count == described.count {
+            return .allNodesUnhealthy(capability, detail: summary(described))
         }
-        let policyRejections = rejections.filter { $0.policy != "circuit" && $0.policy != "health" }
+        let policyRejections = described.filter { $0.policy != "circuit" && $0.policy != "health" }
         if policyRejections.allSatisfy({ $0.policy == "privacy" }) {
             return .privacyViolation(
                 "\(policyRejections.count) of \(considered) node(s) are below \(request.qos.privacy): "
                     + summary(policyRejections))
         }
-        return .qosViolation(summary(rejections))
+        return .qosViolation(summary(described))
     }
 
     private func summary(_ rejections: [Rejection]) -> String {
-        let shown = rejections.prefix(3).map(\.description).joined(separator: "; ")
+        let shown = rejections.prefix(3).map { "\(nodes.isEmpty ? "" : "")\($0)" }.joined(separator: "; ")
         return rejections.count > 3 ? shown + "; and \(rejections.count - 3) more" : shown
     }
 }
