@@ -30,8 +30,15 @@ public struct LatencyWindow: Sendable, Equatable {
     /// The most samples kept; older ones are overwritten.
     public let capacity: Int
     /// Storage in insertion order until full, then a ring whose oldest element is at `oldest`.
-    private var storage: [Sample]
+    /// Latencies are kept as nanoseconds: sorting integers is several times cheaper than
+    /// sorting `Duration`s, and percentiles are computed on every health snapshot.
+    private var storage: [Entry]
     private var oldest = 0
+
+    private struct Entry: Sendable, Equatable {
+        var nanoseconds: Int64
+        var tokens: Int?
+    }
 
     /// An empty window that keeps the last `capacity` samples (at least 1).
     public init(capacity: Int = LatencyWindow.defaultCapacity) {
@@ -53,10 +60,16 @@ public struct LatencyWindow: Sendable, Equatable {
 
     /// Adds a sample, evicting the oldest one when the window is full.
     public mutating func record(_ sample: Sample) {
+        let (seconds, attoseconds) = sample.latency.components
+        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let entry = Entry(
+            nanoseconds: nanoseconds.overflow
+                ? .max : nanoseconds.partialValue &+ attoseconds / 1_000_000_000,
+            tokens: sample.tokens)
         if storage.count < capacity {
-            storage.append(sample)
+            storage.append(entry)
         } else {
-            storage[oldest] = sample
+            storage[oldest] = entry
             oldest = (oldest + 1) % capacity
         }
     }
@@ -69,7 +82,9 @@ public struct LatencyWindow: Sendable, Equatable {
 
     /// The samples in the window, oldest first.
     public var samples: [Sample] {
-        Array(storage[oldest...] + storage[..<oldest])
+        (storage[oldest...] + storage[..<oldest]).map {
+            Sample(latency: .nanoseconds($0.nanoseconds), tokens: $0.tokens)
+        }
     }
 
     /// The nearest-rank `percent`-th percentile (0…100) of the latencies in the window; nil when
@@ -81,8 +96,8 @@ public struct LatencyWindow: Sendable, Equatable {
     /// Several nearest-rank percentiles at once (one sort); each nil when the window is empty.
     public func percentiles(_ percents: [Double]) -> [Duration?] {
         guard !storage.isEmpty else { return percents.map { _ in nil } }
-        let sorted = storage.map(\.latency).sorted()
-        return percents.map { sorted[Self.nearestRankIndex(percent: $0, count: sorted.count)] }
+        let sorted = storage.map { $0.nanoseconds }.sorted()
+        return percents.map { .nanoseconds(sorted[Self.nearestRankIndex(percent: $0, count: sorted.count)]) }
     }
 
     /// The median latency (nearest rank); nil when empty.
@@ -96,15 +111,15 @@ public struct LatencyWindow: Sendable, Equatable {
     /// add up to zero.
     public var throughput: Double? {
         var tokens = 0
-        var time = Duration.zero
+        var nanoseconds = 0.0
         var any = false
-        for sample in storage {
-            guard let sampleTokens = sample.tokens else { continue }
+        for entry in storage {
+            guard let entryTokens = entry.tokens else { continue }
             any = true
-            tokens += sampleTokens
-            time += sample.latency
+            tokens += entryTokens
+            nanoseconds += Double(entry.nanoseconds)
         }
-        let seconds = time.milliseconds / 1000
+        let seconds = nanoseconds / 1e9
         guard any, seconds > 0 else { return nil }
         return Double(tokens) / seconds
     }
@@ -121,6 +136,7 @@ public struct LatencyWindow: Sendable, Equatable {
         return min(max(rank, 1), count) - 1
     }
 
+    /// Equal when the capacities and the samples (oldest first) are equal.
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.capacity == rhs.capacity && lhs.samples == rhs.samples
     }

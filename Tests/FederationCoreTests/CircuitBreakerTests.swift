@@ -234,3 +234,48 @@ import Testing
         #expect(CircuitBreakerConfiguration().validationProblem == nil)
     }
 }
+
+@Suite struct CircuitBreakerPropertyTests {
+    @Test(arguments: [5, 6, 7, 99, 2024] as [UInt64])
+    func invariantsHoldOnRandomTraffic(seed: UInt64) {
+        let random = SeededRandomSource(seed: seed)
+        // Collected and asserted once: an #expect per step would make this test slow.
+        var violations: [String] = []
+        func check(_ ok: Bool, _ message: @autoclosure () -> String = "") {
+            if !ok && violations.count < 10 { violations.append(message()) }
+        }
+        let config = CircuitBreakerConfiguration()
+        var record = CircuitRecord(node: "n")
+        var now = Timestamp(milliseconds: 1_700_000_000_000)
+        var transitions: Set<String> = []
+        for step in 0..<5000 {
+            now = now.advanced(by: .milliseconds(Int64(random.next(below: 4000))))
+            let before = record
+            switch random.next(below: 10) {
+            case 0..<3: record = CircuitBreaker.recordFailure(record, at: now, config: config)
+            case 3..<7: record = CircuitBreaker.recordSuccess(record, at: now, config: config)
+            default: record = CircuitBreaker.tryAdmitProbe(record, at: now, config: config).record
+            }
+            let state = record.effectiveState(at: now)
+            if let t = CircuitBreaker.transition(from: before, to: record, at: now) {
+                transitions.insert("\(t.from)→\(t.to)")
+            }
+            check(record.halfOpenProbesInFlight <= config.halfOpenMaxProbes, "step \(step)")
+            check((state == .closed) == (record.trips == 0), "step \(step)")
+            if state == .closed { check(record.consecutiveFailures < config.failureThreshold) }
+            if before.effectiveState(at: now) == .open {
+                check(record == before, "step \(step): outcomes while open change nothing")
+            }
+            if record.state == .open, let openedAt = record.openedAt, let openUntil = record.openUntil {
+                let openFor = openUntil.duration(since: openedAt)
+                check(openFor >= config.resetTimeout && openFor <= config.maxOpenDuration, "step \(step)")
+            }
+            if before.state == .open, record.state == .open, let old = before.openUntil {
+                check(record.openUntil! >= old, "step \(step): a deadline never moves earlier")
+            }
+        }
+        #expect(violations.isEmpty, "\(violations)")
+        // The walk really went through every edge (else the invariants prove little).
+        #expect(transitions == ["closed→open", "half_open→open", "half_open→closed"])
+    }
+}

@@ -215,3 +215,56 @@ import Testing
         #expect(score(.degraded, failures: 7) == 0.3)
     }
 }
+
+@Suite struct HealthTrackerPropertyTests {
+    @Test(arguments: [1, 2, 3, 42, 1234] as [UInt64])
+    func invariantsHoldOnRandomObservations(seed: UInt64) {
+        let random = SeededRandomSource(seed: seed)
+        // Collected and asserted once: an #expect per step would make this test slow.
+        var violations: [String] = []
+        func check(_ ok: Bool, _ message: @autoclosure () -> String = "") {
+            if !ok && violations.count < 10 { violations.append(message()) }
+        }
+        let config = HealthConfiguration()
+        var tracker = HealthTracker(node: "n", configuration: config)
+        var time = Timestamp(milliseconds: 0)
+        var everSlowOrFailed = false
+        var transitions: Set<String> = []
+        for step in 1...2000 {
+            time = time.advanced(by: .milliseconds(Int64(random.next(below: 5000))))
+            let before = tracker.state
+            let change: HealthTransition?
+            switch random.next(below: 10) {
+            case 0..<3:
+                everSlowOrFailed = true
+                change = tracker.recordFailure(at: time, reason: "boom")
+            case 3:
+                everSlowOrFailed = true
+                change = tracker.recordSuccess(
+                    latency: .milliseconds(1001 + random.next(below: 3000)), at: time)
+            default:
+                change = tracker.recordSuccess(
+                    latency: .milliseconds(random.next(below: 1001)), tokens: random.next(below: 100),
+                    at: time)
+            }
+            // The tracker itself (a snapshot sorts the window: checked every 100 steps).
+            let s = tracker
+            if let change { transitions.insert("\(change.from)→\(change.to)") }
+            check((change == nil) == (before == s.state), "step \(step)")
+            check(s.totalSuccesses + s.totalFailures == UInt64(step))
+            check(s.consecutiveSuccesses == 0 || s.consecutiveFailures == 0)
+            if s.consecutiveFailures >= config.failureThreshold { check(s.state == .unhealthy) }
+            if s.state == .healthy { check(s.consecutiveSuccesses >= config.recoveryThreshold) }
+            if s.state == .degraded { check(s.consecutiveFailures < config.failureThreshold) }
+            if s.state == .unknown { check(!everSlowOrFailed) }
+            if step % 100 == 0 {
+                let snapshot = tracker.snapshot
+                check(snapshot.state == s.state && snapshot.consecutiveFailures == s.consecutiveFailures)
+                if let p50 = snapshot.latencyP50Ms, let p99 = snapshot.latencyP99Ms { check(p50 <= p99) }
+            }
+            check(s.lastCheck == time)
+        }
+        #expect(violations.isEmpty, "\(violations)")
+        #expect(transitions.isSuperset(of: ["healthy→degraded", "degraded→unhealthy", "unhealthy→healthy"]))
+    }
+}
