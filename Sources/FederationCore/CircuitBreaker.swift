@@ -114,8 +114,11 @@ public struct CircuitBreakerConfiguration: Sendable, Equatable, Codable {
 
 /// A change of a circuit's (effective) state; callers publish an event only when one is returned.
 public struct CircuitTransition: Sendable, Equatable {
+    /// The effective state before the update.
     public var from: CircuitState
+    /// The effective state after it.
     public var to: CircuitState
+    /// A transition from one state to another.
     public init(from: CircuitState, to: CircuitState) {
         self.from = from
         self.to = to

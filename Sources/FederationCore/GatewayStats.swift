@@ -74,12 +74,17 @@ public struct GatewayStats: Sendable, Equatable, Codable {
 /// Call `begin()` when a request is accepted, `streamStarted()`/`streamEnded()` around a
 /// streamed response (always end what was started, also on error), and `finish` exactly once.
 public struct StatsAccumulator: Sendable, Equatable {
+    /// Requests begun.
     public private(set) var totalRequests: UInt64 = 0
+    /// Requests finished successfully.
     public private(set) var successfulRequests: UInt64 = 0
+    /// Requests finished with an error.
     public private(set) var failedRequests: UInt64 = 0
+    /// Tokens of successful requests.
     public private(set) var totalTokens: UInt64 = 0
     /// Sum of the latencies of successful requests.
     public private(set) var totalLatency: Duration = .zero
+    /// Streams started and not yet ended.
     public private(set) var activeStreams = 0
 
     /// An accumulator with nothing counted.

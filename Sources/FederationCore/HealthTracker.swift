@@ -71,8 +71,11 @@ public struct HealthConfiguration: Sendable, Equatable, Codable {
 /// A change of a node's health state, returned by `HealthTracker` so callers publish events
 /// only when something changed.
 public struct HealthTransition: Sendable, Equatable {
+    /// The state before the observation.
     public var from: HealthState
+    /// The state after it.
     public var to: HealthState
+    /// A transition from one state to another.
     public init(from: HealthState, to: HealthState) {
         self.from = from
         self.to = to
@@ -89,20 +92,27 @@ public struct HealthTransition: Sendable, Equatable {
 ///   resets the failure count and also the fast-success count.
 /// - A failure makes it Degraded; `failureThreshold` failures in a row make it Unhealthy.
 public struct HealthTracker: Sendable {
+    /// The node this tracker judges.
     public let node: NodeId
+    /// The thresholds in force.
     public let configuration: HealthConfiguration
+    /// The current state.
     public private(set) var state: HealthState = .unknown
     /// Fast successes in a row.
     public private(set) var consecutiveSuccesses = 0
     /// Failures in a row.
     public private(set) var consecutiveFailures = 0
+    /// Successes ever recorded (fast or slow).
     public private(set) var totalSuccesses: UInt64 = 0
+    /// Failures ever recorded.
     public private(set) var totalFailures: UInt64 = 0
     /// The latest observation time seen (never moves backwards).
     public private(set) var lastCheck: Timestamp?
     /// Why the state is what it is.
     public private(set) var reason: String?
+    /// Requests waiting at the node, as its last probe said.
     public private(set) var queueDepth: Int?
+    /// GPU utilisation in [0, 1], as its last probe said.
     public private(set) var gpuUtilization: Double?
     /// The recent samples (empty after a restart until new observations arrive).
     public private(set) var window: LatencyWindow

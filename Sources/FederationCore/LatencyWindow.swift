@@ -60,12 +60,7 @@ public struct LatencyWindow: Sendable, Equatable {
 
     /// Adds a sample, evicting the oldest one when the window is full.
     public mutating func record(_ sample: Sample) {
-        let (seconds, attoseconds) = sample.latency.components
-        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let entry = Entry(
-            nanoseconds: nanoseconds.overflow
-                ? .max : nanoseconds.partialValue &+ attoseconds / 1_000_000_000,
-            tokens: sample.tokens)
+        let entry = Entry(nanoseconds: Self.nanoseconds(of: sample.latency), tokens: sample.tokens)
         if storage.count < capacity {
             storage.append(entry)
         } else {
@@ -122,6 +117,15 @@ public struct LatencyWindow: Sendable, Equatable {
         let seconds = nanoseconds / 1e9
         guard any, seconds > 0 else { return nil }
         return Double(tokens) / seconds
+    }
+
+    /// Whole nanoseconds of `duration`, clamped to 0…Int64.max (≈ 292 years).
+    static func nanoseconds(of duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, overflow2) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflow || overflow2 ? .max : total
     }
 
     /// The 0-based index of the nearest-rank percentile in a sorted array of `count` elements.

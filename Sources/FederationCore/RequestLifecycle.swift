@@ -18,6 +18,7 @@ public enum RequestState: String, Sendable, Codable, CaseIterable, CustomStringC
     /// True for `completed` and `failed`: no event is accepted after them.
     public var isTerminal: Bool { self == .completed || self == .failed }
 
+    /// The snake_case name used in traces.
     public var description: String { rawValue }
 }
 
@@ -55,6 +56,7 @@ public enum RequestEvent: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A snake_case rendering for traces and error messages, e.g. `node_selected(us-west-gpu-01)`.
     public var description: String {
         switch self {
         case .startRouting: "start_routing"
@@ -71,15 +73,20 @@ public enum RequestEvent: Sendable, Equatable, CustomStringConvertible {
 
 /// One step of a request's life, kept for traces.
 public struct RequestTransition: Sendable, Equatable {
+    /// The state before the event.
     public var from: RequestState
+    /// The state after it.
     public var to: RequestState
+    /// What happened.
     public var event: RequestEvent
     /// The attempt this step belongs to (1 for the first node, 0 before any node was chosen).
     public var attempt: Int
     /// The node of that attempt, if one was chosen.
     public var node: NodeId?
+    /// When it happened.
     public var at: Timestamp
 
+    /// A step of a request's history.
     public init(
         from: RequestState, to: RequestState, event: RequestEvent, attempt: Int, node: NodeId?, at: Timestamp
     ) {
@@ -100,6 +107,7 @@ public struct RequestTransition: Sendable, Equatable {
 /// non-terminal state → failed on `fatalFailure` (cancellation, deadline, middleware). Never
 /// streaming → retrying: once a token reached the client the request cannot be replayed.
 public struct RequestLifecycle: Sendable {
+    /// The current state.
     public private(set) var state: RequestState = .ready
     /// Attempts started so far (nodes selected); retries = attempts − 1.
     public private(set) var attempts = 0

@@ -146,6 +146,7 @@ public enum FailureKind: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
+    /// A short phrase for logs and reasons, e.g. "HTTP 503 (retry after 2000 ms)".
     public var description: String {
         switch self {
         case .connectFailed: "connect failed"

@@ -107,3 +107,12 @@ import Testing
         #expect(window.p50 == .zero)
     }
 }
+
+@Test func latencyWindowNanosecondConversionClampsAtTheEdges() {
+    #expect(LatencyWindow.nanoseconds(of: .milliseconds(1.5)) == 1_500_000)
+    #expect(LatencyWindow.nanoseconds(of: .seconds(-1)) == 0)
+    #expect(LatencyWindow.nanoseconds(of: .seconds(Int64.max)) == .max)
+    var window = LatencyWindow(capacity: 2)
+    window.record(LatencyWindow.Sample(latency: .seconds(Int64.max)))
+    #expect(window.p50 == .nanoseconds(Int64.max))
+}
