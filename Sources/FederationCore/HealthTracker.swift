@@ -256,13 +256,19 @@ public enum HealthScore {
     /// failure in a row, never below 0.3; Unknown (or no record) 0.3; Unhealthy 0 (ineligible).
     public static func score(for health: NodeHealth?) -> Double {
         guard let health else { return 0.3 }
-        switch health.state {
+        return score(state: health.state, consecutiveFailures: health.consecutiveFailures)
+    }
+
+    /// The same, from the two facts it depends on (what the router reads per candidate).
+    @inlinable
+    public static func score(state: HealthState, consecutiveFailures: Int) -> Double {
+        switch state {
         case .healthy: return 1.0
         case .unknown: return 0.3
         case .unhealthy: return 0
         case .degraded:
             // Integer tenths so that the values are exactly 0.5, 0.4 and 0.3.
-            let failures = min(max(health.consecutiveFailures, 0), 2)
+            let failures = min(max(consecutiveFailures, 0), 2)
             return Double(5 - failures) / 10
         }
     }

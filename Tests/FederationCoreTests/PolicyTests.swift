@@ -12,8 +12,8 @@ struct PolicyTests {
         #expect(policy.weight == 2.0)
         #expect(policy.score(candidate(state: .healthy), for: req) == 1.0)
         #expect(policy.score(candidate(state: .degraded, failures: 0), for: req) == 0.5)
-        #expect(abs(policy.score(candidate(state: .degraded, failures: 1), for: req) - 0.4) < 1e-12)
-        #expect(abs(policy.score(candidate(state: .degraded, failures: 2), for: req) - 0.3) < 1e-12)
+        #expect(policy.score(candidate(state: .degraded, failures: 1), for: req) == 0.4)
+        #expect(policy.score(candidate(state: .degraded, failures: 2), for: req) == 0.3)
         #expect(policy.score(candidate(state: .degraded, failures: 7), for: req) == 0.3)
         #expect(policy.score(candidate(state: .unknown), for: req) == 0.3)
         #expect(policy.score(candidate(state: nil), for: req) == 0.3)
@@ -129,7 +129,7 @@ struct PolicyTests {
 
     @Test("a custom policy plugs into the composite")
     func customPolicy() {
-        struct OnlyEven: RoutingPolicy {
+        final class OnlyEven: RoutingPolicy {
             var name: String { "only_even" }
             var weight: Double { 1 }
             func score(_ c: CandidateNode, for r: InferenceRequest) -> Double { 1 }

@@ -8,20 +8,10 @@ public final class HealthPolicy: RoutingPolicy {
     public init(weight: Double = 2.0) { self.weight = weight }
 
     public func score(_ candidate: CandidateNode, for request: InferenceRequest) -> Double {
-        HealthPolicy.score(state: candidate.healthState, consecutiveFailures: candidate.consecutiveFailures)
+        HealthScore.score(state: candidate.healthState, consecutiveFailures: candidate.consecutiveFailures)
     }
 
     public func isEligible(_ candidate: CandidateNode, for request: InferenceRequest) -> Bool { true }
-
-    /// The health score of a node in `state` (a node never seen is Unknown).
-    public static func score(state: HealthState, consecutiveFailures: Int) -> Double {
-        switch state {
-        case .healthy: 1.0
-        case .unknown: 0.3
-        case .unhealthy: 0.0
-        case .degraded: max(0.3, 0.5 - 0.1 * Double(consecutiveFailures))
-        }
-    }
 }
 
 /// Prefers fast nodes: 1 − p50 / max; a node at or above `maxLatencyMs` is ineligible.
