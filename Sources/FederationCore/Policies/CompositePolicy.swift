@@ -57,6 +57,20 @@ public struct CompositePolicy: Sendable {
         return Rejection(policy: policy.name, reason: policy.rejection(candidate, for: request) ?? "not eligible")
     }
 
+    /// One pass over the policies: the index of the first that rejects `candidate`, else its
+    /// weighted mean score. What the router calls per candidate.
+    @inline(__always)
+    func evaluate(_ candidate: CandidateNode, for request: InferenceRequest) -> (rejectedBy: Int?, score: Double) {
+        var sum = 0.0
+        for index in policies.indices {
+            let policy = policies[index]
+            if !policy.isEligible(candidate, for: request) { return (index, 0) }
+            let weight = policy.weight
+            if weight > 0 { sum += weight * unitClamped(policy.score(candidate, for: request)) }
+        }
+        return (nil, totalWeight > 0 ? sum / totalWeight : 0.5)
+    }
+
     /// The weighted mean score in [0, 1] (0.5 when no policy has weight).
     public func score(_ candidate: CandidateNode, for request: InferenceRequest) -> Double {
         guard totalWeight > 0 else { return 0.5 }

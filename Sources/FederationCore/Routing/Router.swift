@@ -134,14 +134,19 @@ public final class Router: Sendable {
             }
             evaluation.considered += 1
             var rejection: PendingRejection?
+            var total = 0.0
             if let circuit = node.circuit, circuit.effectiveState(at: now) == .open {
                 rejection = .circuit
-            } else if let policyIndex = composite.firstRejecting(node, for: request) {
-                rejection = .policy(policyIndex)
-            } else if node.healthState == .unhealthy {
-                rejection = .health
+            } else {
+                let verdict = composite.evaluate(node, for: request)
+                total = verdict.score
+                if let policyIndex = verdict.rejectedBy {
+                    rejection = .policy(policyIndex)
+                } else if node.healthState == .unhealthy {
+                    rejection = .health
+                }
             }
-            let total = rejection == .circuit && !explain ? 0 : composite.score(node, for: request)
+            if explain { total = composite.score(node, for: request) }
             switch rejection {
             case nil where total < minScore:
                 rejection = .minScore(total)
