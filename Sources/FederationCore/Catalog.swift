@@ -79,7 +79,8 @@ public struct CatalogState: Sendable, Equatable {
     public var models: [ModelId: ModelMetadata]
 
     public init(
-        nodes: [NodeId: NodeInfo] = [:], deployments: [Deployment] = [], models: [ModelId: ModelMetadata] = [:]
+        nodes: [NodeId: NodeInfo] = [:], deployments: [Deployment] = [],
+        models: [ModelId: ModelMetadata] = [:]
     ) {
         self.nodes = nodes
         self.deployments = deployments

@@ -73,8 +73,10 @@ public struct FederationSnapshot: Sendable {
     private let index: [Capability: [CandidateNode]]
 
     public init(
-        catalog: CatalogState = .init(), health: [NodeId: NodeHealth] = [:], circuits: [NodeId: CircuitRecord] = [:],
-        policy: RoutingPolicyDocument = .init(), inFlight: [NodeId: Int] = [:], versions: SnapshotVersions = .init()
+        catalog: CatalogState = .init(), health: [NodeId: NodeHealth] = [:],
+        circuits: [NodeId: CircuitRecord] = [:],
+        policy: RoutingPolicyDocument = .init(), inFlight: [NodeId: Int] = [:],
+        versions: SnapshotVersions = .init()
     ) {
         self.catalog = catalog
         self.health = health
@@ -87,7 +89,8 @@ public struct FederationSnapshot: Sendable {
         var modelsByCapability: [Capability: [NodeId: [ModelId]]] = [:]
         for deployment in catalog.deployments where catalog.nodes[deployment.node] != nil {
             for capability in deployment.capabilities {
-                modelsByCapability[capability, default: [:]][deployment.node, default: []].append(deployment.model)
+                modelsByCapability[capability, default: [:]][deployment.node, default: []].append(
+                    deployment.model)
             }
         }
         var index: [Capability: [CandidateNode]] = [:]
@@ -114,12 +117,16 @@ public struct FederationSnapshot: Sendable {
 
     /// A copy with some parts replaced (the index is rebuilt).
     public func replacing(
-        catalog: CatalogState? = nil, health: [NodeId: NodeHealth]? = nil, circuits: [NodeId: CircuitRecord]? = nil,
-        policy: RoutingPolicyDocument? = nil, inFlight: [NodeId: Int]? = nil, versions: SnapshotVersions? = nil
+        catalog: CatalogState? = nil, health: [NodeId: NodeHealth]? = nil,
+        circuits: [NodeId: CircuitRecord]? = nil,
+        policy: RoutingPolicyDocument? = nil, inFlight: [NodeId: Int]? = nil,
+        versions: SnapshotVersions? = nil
     ) -> FederationSnapshot {
         FederationSnapshot(
-            catalog: catalog ?? self.catalog, health: health ?? self.health, circuits: circuits ?? self.circuits,
-            policy: policy ?? self.policy, inFlight: inFlight ?? self.inFlight, versions: versions ?? self.versions)
+            catalog: catalog ?? self.catalog, health: health ?? self.health,
+            circuits: circuits ?? self.circuits,
+            policy: policy ?? self.policy, inFlight: inFlight ?? self.inFlight,
+            versions: versions ?? self.versions)
     }
 }
 

@@ -78,7 +78,8 @@ public struct CircuitRecord: Sendable, Equatable, Codable {
 
     public init(
         node: NodeId, state: CircuitState = .closed, consecutiveFailures: Int = 0, halfOpenSuccesses: Int = 0,
-        halfOpenProbesInFlight: Int = 0, openedAt: Timestamp? = nil, openUntil: Timestamp? = nil, trips: Int = 0
+        halfOpenProbesInFlight: Int = 0, openedAt: Timestamp? = nil, openUntil: Timestamp? = nil,
+        trips: Int = 0
     ) {
         self.node = node
         self.state = state

@@ -72,7 +72,8 @@ public enum Identifier {
         }
         for byte in value.utf8 {
             let ok =
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+                || (byte >= 0x61 && byte <= 0x7A)
                 || byte == 0x2E || byte == 0x5F || byte == 0x2D || byte == 0x3A || byte == 0x2F
             if !ok {
                 return "\(kind) '\(value)' contains '\(Character(Unicode.Scalar(byte)))'; "

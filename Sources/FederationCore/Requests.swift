@@ -30,13 +30,16 @@ public struct QoSRequirements: Sendable, Equatable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = QoSRequirements()
-        maxLatency = try c.decodeIfPresent(Double.self, forKey: .maxLatencyMs).map { Duration.milliseconds($0) }
+        maxLatency = try c.decodeIfPresent(Double.self, forKey: .maxLatencyMs).map {
+            Duration.milliseconds($0)
+        }
         minThroughput = try c.decodeIfPresent(Double.self, forKey: .minThroughput)
         privacy = try c.decodeIfPresent(PrivacyLevel.self, forKey: .privacy) ?? defaults.privacy
         preferGPU = try c.decodeIfPresent(Bool.self, forKey: .preferGPU) ?? defaults.preferGPU
         costTolerance = try c.decodeIfPresent(Int.self, forKey: .costTolerance) ?? defaults.costTolerance
         if let problem = validationProblem {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: problem))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: problem))
         }
     }
 

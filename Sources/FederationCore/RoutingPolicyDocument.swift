@@ -95,10 +95,12 @@ public struct RoutingPolicyDocument: Sendable, Equatable, Codable {
         localityBoost = try c.decodeIfPresent(Double.self, forKey: .localityBoost) ?? d.localityBoost
         crossRegionPenalty =
             try c.decodeIfPresent(Double.self, forKey: .crossRegionPenalty) ?? d.crossRegionPenalty
-        tenantAffinity = try c.decodeIfPresent([String: [NodeId]].self, forKey: .tenantAffinity) ?? d.tenantAffinity
+        tenantAffinity =
+            try c.decodeIfPresent([String: [NodeId]].self, forKey: .tenantAffinity) ?? d.tenantAffinity
         hashLoadFactor = try c.decodeIfPresent(Double.self, forKey: .hashLoadFactor) ?? d.hashLoadFactor
         if let problem = validationProblem {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: problem))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: problem))
         }
     }
 
@@ -122,7 +124,8 @@ public struct RoutingPolicyDocument: Sendable, Equatable, Codable {
         check((0...1).contains(defaultCost), "default_cost \(defaultCost) is outside 0…1")
         check(maxLatencyMs > 0 && maxLatencyMs.isFinite, "max_latency_ms must be a positive number")
         check((0...1).contains(localityBoost), "locality_boost \(localityBoost) is outside 0…1")
-        check((0...1).contains(crossRegionPenalty), "cross_region_penalty \(crossRegionPenalty) is outside 0…1")
+        check(
+            (0...1).contains(crossRegionPenalty), "cross_region_penalty \(crossRegionPenalty) is outside 0…1")
         check(hashLoadFactor >= 1 && hashLoadFactor.isFinite, "hash_load_factor must be at least 1")
         let w = weights
         for (name, value) in [
@@ -132,8 +135,10 @@ public struct RoutingPolicyDocument: Sendable, Equatable, Codable {
             check(value >= 0 && value <= 100 && value.isFinite, "weight '\(name)' \(value) is outside 0…100")
         }
         for (region, settings) in regions.sorted(by: { $0.key < $1.key }) {
-            check(Identifier.problem(with: region, kind: "region") == nil, "region name '\(region)' is invalid")
-            check((0...1).contains(settings.cost), "cost \(settings.cost) of region '\(region)' is outside 0…1")
+            check(
+                Identifier.problem(with: region, kind: "region") == nil, "region name '\(region)' is invalid")
+            check(
+                (0...1).contains(settings.cost), "cost \(settings.cost) of region '\(region)' is outside 0…1")
         }
         return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }

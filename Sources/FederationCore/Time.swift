@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A wall-clock instant in milliseconds since the Unix epoch. Wall-clock (not monotonic) because
 /// circuit deadlines and health timestamps are shared between processes through Redis.

@@ -17,7 +17,8 @@ func makeSnapshot(nodes: Int, strategy: LoadBalanceStrategy) -> FederationSnapsh
         let id = NodeId("node-\(i)")
         let region = RegionId(regions[i % regions.count])
         catalog.register(
-            node: NodeInfo(id: id, region: region, endpoint: "http://10.0.\(i / 250).\(i % 250):8000", gpu: i % 2 == 0),
+            node: NodeInfo(
+                id: id, region: region, endpoint: "http://10.0.\(i / 250).\(i % 250):8000", gpu: i % 2 == 0),
             model: "llama-3-8b", capabilities: [.generate, .code])
         health[id] = NodeHealth(
             node: id, state: i % 10 == 0 ? .degraded : .healthy, latencyP50Ms: 20 + random.nextUnit() * 400,
@@ -42,14 +43,17 @@ func measure(iterations: Int, rounds: Int, _ body: () -> Void) -> Double {
         let start = clock.now
         for _ in 0..<iterations { body() }
         let elapsed = clock.now - start
-        samples.append(Double(elapsed.components.attoseconds) / 1e9 + Double(elapsed.components.seconds) * 1e9)
+        samples.append(
+            Double(elapsed.components.attoseconds) / 1e9 + Double(elapsed.components.seconds) * 1e9)
     }
     samples.sort()
     return samples[samples.count / 2] / Double(iterations)
 }
 
 func format(_ ns: Double) -> String {
-    ns >= 1_000_000 ? String(format3(ns / 1_000_000)) + " ms" : ns >= 1000 ? format3(ns / 1000) + " µs" : format3(ns) + " ns"
+    ns >= 1_000_000
+        ? String(format3(ns / 1_000_000)) + " ms"
+        : ns >= 1000 ? format3(ns / 1000) + " µs" : format3(ns) + " ns"
 }
 
 func format3(_ value: Double) -> String {
@@ -75,7 +79,8 @@ for size in sizes {
         let ns = measure(iterations: iterations, rounds: quick ? 3 : 7) {
             k &+= 1
             let req = InferenceRequest(
-                requestId: "r", capability: .generate, originRegion: "eu-west", affinityKey: "session-\(k & 1023)")
+                requestId: "r", capability: .generate, originRegion: "eu-west",
+                affinityKey: "session-\(k & 1023)")
             if let decision = try? router.route(req, in: snapshot) { sink &+= decision.eligibleCount }
         }
         row += pad(format(ns), 19)

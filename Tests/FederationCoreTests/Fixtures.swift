@@ -10,7 +10,8 @@ struct ClusterBuilder {
 
     @discardableResult
     mutating func node(
-        _ id: String, region: String = "us-west", model: String = "m", capabilities: [Capability] = [.generate],
+        _ id: String, region: String = "us-west", model: String = "m",
+        capabilities: [Capability] = [.generate],
         gpu: Bool = true, privacy: PrivacyLevel? = nil, cost: Double? = nil, state: HealthState? = .healthy,
         p50: Double? = 50, throughput: Double? = nil, failures: Int = 0
     ) -> NodeId {
@@ -33,7 +34,8 @@ struct ClusterBuilder {
     }
 
     var snapshot: FederationSnapshot {
-        FederationSnapshot(catalog: catalog, health: health, circuits: circuits, policy: policy, inFlight: inFlight)
+        FederationSnapshot(
+            catalog: catalog, health: health, circuits: circuits, policy: policy, inFlight: inFlight)
     }
 }
 
@@ -69,7 +71,8 @@ func candidate(
         models: ["m"], privacy: privacy, cost: cost,
         health: state.map {
             NodeHealth(
-                node: NodeId(id), state: $0, latencyP50Ms: p50, throughput: throughput, consecutiveFailures: failures)
+                node: NodeId(id), state: $0, latencyP50Ms: p50, throughput: throughput,
+                consecutiveFailures: failures)
         }, circuit: nil, inFlight: 0)
 }
 

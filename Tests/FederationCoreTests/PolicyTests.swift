@@ -20,9 +20,11 @@ struct PolicyTests {
         #expect(policy.score(candidate(state: .unhealthy), for: req) == 0.0)
     }
 
-    @Test("latency: 1 - p50/max, ineligible at or above max, unmeasured 0.5", arguments: [
-        (45.0, 0.991), (120.0, 0.976), (200.0, 0.96), (4000.0, 0.2),
-    ])
+    @Test(
+        "latency: 1 - p50/max, ineligible at or above max, unmeasured 0.5",
+        arguments: [
+            (45.0, 0.991), (120.0, 0.976), (200.0, 0.96), (4000.0, 0.2),
+        ])
     func latencyFormula(p50: Double, expected: Double) {
         let policy = LatencyPolicy()
         #expect(abs(policy.score(candidate(p50: p50), for: req) - expected) < 1e-9)
@@ -64,7 +66,9 @@ struct PolicyTests {
         #expect(strong.score(candidate(region: "us"), for: request(origin: "eu")) == 0.0)
     }
 
-    @Test("cost bands", arguments: [(0, 1.0), (30, 1.0), (31, 0.6), (50, 0.6), (51, 0.3), (70, 0.3), (71, 0.0), (100, 0.0)])
+    @Test(
+        "cost bands",
+        arguments: [(0, 1.0), (30, 1.0), (31, 0.6), (50, 0.6), (51, 0.3), (70, 0.3), (71, 0.0), (100, 0.0)])
     func costBands(tolerance: Int, alpha: Double) {
         #expect(CostPolicy.cheapnessWeight(costTolerance: tolerance) == alpha)
     }
@@ -74,8 +78,12 @@ struct PolicyTests {
         let policy = CostPolicy()
         let cheapSlow = candidate("cheap", cost: 0.2, p50: 2000)
         let dearFast = candidate("dear", cost: 0.9, p50: 50)
-        #expect(policy.score(cheapSlow, for: request(costTolerance: 10)) > policy.score(dearFast, for: request(costTolerance: 10)))
-        #expect(policy.score(dearFast, for: request(costTolerance: 90)) > policy.score(cheapSlow, for: request(costTolerance: 90)))
+        #expect(
+            policy.score(cheapSlow, for: request(costTolerance: 10))
+                > policy.score(dearFast, for: request(costTolerance: 10)))
+        #expect(
+            policy.score(dearFast, for: request(costTolerance: 90))
+                > policy.score(cheapSlow, for: request(costTolerance: 90)))
         // exact formula at tolerance 20: alpha 1 → 1 - cost
         #expect(abs(policy.score(cheapSlow, for: request(costTolerance: 20)) - 0.8) < 1e-12)
         // at 40: 0.6 * (1 - 0.9) + 0.4 * (1 - 50/5000)
@@ -91,7 +99,9 @@ struct PolicyTests {
         #expect(!policy.isEligible(candidate(throughput: 20), for: request(minThroughput: 50)))
         #expect(policy.isEligible(candidate(throughput: 50), for: request(minThroughput: 50)))
         #expect(policy.isEligible(candidate(throughput: nil), for: request(minThroughput: 50)))
-        #expect(policy.rejection(candidate(p50: 300), for: request(maxLatencyMs: 200))?.contains("max_latency") == true)
+        #expect(
+            policy.rejection(candidate(p50: 300), for: request(maxLatencyMs: 200))?.contains("max_latency")
+                == true)
     }
 
     @Test("prefer_gpu: GPU 1.0, CPU 0.5; without the preference both 1.0")
@@ -138,7 +148,9 @@ struct PolicyTests {
             }
         }
         let composite = CompositePolicy.enterpriseDefault.with(OnlyEven())
-        #expect(composite.rejection(candidate("n1"), for: req) == Rejection(policy: "only_even", reason: "odd node"))
+        #expect(
+            composite.rejection(candidate("n1"), for: req)
+                == Rejection(policy: "only_even", reason: "odd node"))
         #expect(composite.rejection(candidate("n2"), for: req) == nil)
     }
 
@@ -155,6 +167,8 @@ struct PolicyTests {
         #expect(fast > slow)
         document.weights.cost = 0
         let flat = CompositePolicy(document: document)
-        #expect(abs(flat.score(candidate(p50: 10), for: req) - flat.score(candidate(p50: 4000), for: req)) < 1e-12)
+        #expect(
+            abs(flat.score(candidate(p50: 10), for: req) - flat.score(candidate(p50: 4000), for: req)) < 1e-12
+        )
     }
 }

@@ -20,9 +20,11 @@ struct PropertyTests {
         let states = HealthState.allCases
         for i in 0..<(2 + random.next(below: 20)) {
             let region = Self.regions[random.next(below: Self.regions.count)].0
-            let override: PrivacyLevel? = random.next(below: 5) == 0 ? PrivacyLevel.allCases[random.next(below: 4)] : nil
+            let override: PrivacyLevel? =
+                random.next(below: 5) == 0 ? PrivacyLevel.allCases[random.next(below: 4)] : nil
             cluster.node(
-                "n\(i)", region: region, capabilities: random.next(below: 3) == 0 ? [.embed] : [.generate, .code],
+                "n\(i)", region: region,
+                capabilities: random.next(below: 3) == 0 ? [.embed] : [.generate, .code],
                 gpu: random.next(below: 2) == 0, privacy: override,
                 state: states[random.next(below: states.count)], p50: Double(1 + random.next(below: 6000)),
                 throughput: Double(random.next(below: 200)))
@@ -34,8 +36,9 @@ struct PropertyTests {
         return cluster
     }
 
-    @Test("no decision violates privacy, picks an open circuit, a tried node, or a QoS limit",
-          arguments: LoadBalanceStrategy.allCases)
+    @Test(
+        "no decision violates privacy, picks an open circuit, a tried node, or a QoS limit",
+        arguments: LoadBalanceStrategy.allCases)
     func invariants(strategy: LoadBalanceStrategy) {
         let random = SeededRandomSource(seed: 2026)
         let r = router(seed: 3)
@@ -45,13 +48,16 @@ struct PropertyTests {
             let snapshot = cluster.snapshot
             for _ in 0..<10 {
                 let privacy = PrivacyLevel.allCases[random.next(below: 4)]
-                let maxLatency: Double? = random.next(below: 3) == 0 ? Double(100 + random.next(below: 3000)) : nil
+                let maxLatency: Double? =
+                    random.next(below: 3) == 0 ? Double(100 + random.next(below: 3000)) : nil
                 let req = request(
                     random.next(below: 2) == 0 ? .generate : .embed, privacy: privacy,
                     origin: Self.regions[random.next(below: 4)].0, key: "k\(random.next(below: 50))",
                     maxLatencyMs: maxLatency)
                 var tried = Set<NodeId>()
-                for node in snapshot.catalog.nodes.keys where random.next(below: 6) == 0 { tried.insert(node) }
+                for node in snapshot.catalog.nodes.keys where random.next(below: 6) == 0 {
+                    tried.insert(node)
+                }
                 guard let decision = try? r.route(req, in: snapshot, excluding: tried) else { continue }
                 decisions += 1
                 let chosen = snapshot.candidates(for: req.capability).first { $0.id == decision.target.node }!

@@ -54,7 +54,9 @@ struct RouterTests {
         var cluster = ClusterBuilder()
         cluster.node("a")
         cluster.openCircuit("a", until: Timestamp(milliseconds: 20_000))
-        #expect(throws: FederationError.self) { try router(clock: clock).route(request(), in: cluster.snapshot) }
+        #expect(throws: FederationError.self) {
+            try router(clock: clock).route(request(), in: cluster.snapshot)
+        }
         clock.advance(by: .seconds(10))
         let decision = try router(clock: clock).route(request(), in: cluster.snapshot)
         #expect(decision.target.node == "a")
@@ -148,7 +150,8 @@ struct RouterTests {
         }
         // a per-node override beats its region
         cluster.node("us-vault", region: "us-east", privacy: .restricted, p50: 30)
-        #expect(try router().route(request(privacy: .restricted), in: cluster.snapshot).target.node == "us-vault")
+        #expect(
+            try router().route(request(privacy: .restricted), in: cluster.snapshot).target.node == "us-vault")
     }
 
     @Test("QoS violations name the rule")
@@ -186,12 +189,15 @@ struct RouterTests {
         cluster.node("open", region: "us", p50: 40)
         cluster.openCircuit("open")
         let candidates = router().candidates(for: request(), in: cluster.snapshot)
-        #expect(candidates.map(\.target.node) == ["good", "open", "public"] || candidates.first?.target.node == "good")
+        #expect(
+            candidates.map(\.target.node) == ["good", "open", "public"]
+                || candidates.first?.target.node == "good")
         let good = candidates.first { $0.target.node == "good" }!
         #expect(good.eligible && good.rejection == nil)
-        #expect(good.scores.policies.map(\.policy) == [
-            "health", "latency", "privacy", "locality", "cost", "qos", "tenant_affinity",
-        ])
+        #expect(
+            good.scores.policies.map(\.policy) == [
+                "health", "latency", "privacy", "locality", "cost", "qos", "tenant_affinity",
+            ])
         #expect(good.scores[policy: "latency"].map { abs($0 - 0.992) < 1e-9 } == true)
         let pub = candidates.first { $0.target.node == "public" }!
         #expect(!pub.eligible && pub.rejection?.policy == "privacy")

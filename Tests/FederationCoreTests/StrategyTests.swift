@@ -4,7 +4,9 @@ import Testing
 
 @Suite("Load-balancing strategies")
 struct StrategyTests {
-    func cluster(_ strategy: LoadBalanceStrategy, nodes: Int, p50: (Int) -> Double = { _ in 50 }) -> ClusterBuilder {
+    func cluster(
+        _ strategy: LoadBalanceStrategy, nodes: Int, p50: (Int) -> Double = { _ in 50 }
+    ) -> ClusterBuilder {
         var cluster = ClusterBuilder()
         cluster.policy.strategy = strategy
         for i in 0..<nodes { cluster.node("n\(i)", p50: p50(i)) }
@@ -80,7 +82,9 @@ struct StrategyTests {
         let r = router(seed: 7)
         var healthy = 0
         let picks = 20_000
-        for _ in 0..<picks where try r.route(request(), in: snapshot).target.node == "healthy" { healthy += 1 }
+        for _ in 0..<picks where try r.route(request(), in: snapshot).target.node == "healthy" {
+            healthy += 1
+        }
         let share = Double(healthy) / Double(picks)
         #expect(abs(share - expectedShare) < 0.015, "share \(share) expected \(expectedShare)")
         #expect(expectedShare > 0.52, "the healthy node must be favoured")
@@ -107,7 +111,9 @@ struct StrategyTests {
         let nodes = try keys.map { try router().route(request(key: $0), in: snapshot).target.node.rawValue }
         let expected = keys.map { key -> String in
             let kh = StableHash.fnv1a(key)
-            return (0..<5).map { "n\($0)" }.max { StableHash.mix(kh, StableHash.fnv1a($0)) < StableHash.mix(kh, StableHash.fnv1a($1)) }!
+            return (0..<5).map { "n\($0)" }.max {
+                StableHash.mix(kh, StableHash.fnv1a($0)) < StableHash.mix(kh, StableHash.fnv1a($1))
+            }!
         }
         #expect(nodes == expected)
         #expect(StableHash.fnv1a("") == 0xcbf2_9ce4_8422_2325)
@@ -141,7 +147,9 @@ struct StrategyTests {
         let snapshot = cluster(.consistentHash, nodes: 4).snapshot
         let r = router()
         var counts: [NodeId: Int] = [:]
-        for k in 0..<4000 { counts[try r.route(request(key: "u\(k)"), in: snapshot).target.node, default: 0] += 1 }
+        for k in 0..<4000 {
+            counts[try r.route(request(key: "u\(k)"), in: snapshot).target.node, default: 0] += 1
+        }
         #expect(counts.values.allSatisfy { (850...1150).contains($0) }, "\(counts)")
         // find a key's home, overload it, and the key moves elsewhere
         let home = try r.route(request(key: "sticky"), in: snapshot).target.node

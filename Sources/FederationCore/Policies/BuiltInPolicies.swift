@@ -61,7 +61,8 @@ public final class PrivacyPolicy: RoutingPolicy {
 
     public func rejection(_ candidate: CandidateNode, for request: InferenceRequest) -> String? {
         guard candidate.privacy < request.qos.privacy else { return nil }
-        return "node is \(candidate.privacy) (region \(candidate.region)), request needs \(request.qos.privacy)"
+        return
+            "node is \(candidate.privacy) (region \(candidate.region)), request needs \(request.qos.privacy)"
     }
 }
 
@@ -134,7 +135,9 @@ public final class QoSPolicy: RoutingPolicy {
         {
             return false
         }
-        if let minimum = request.qos.minThroughput, let throughput = candidate.throughput, throughput < minimum {
+        if let minimum = request.qos.minThroughput, let throughput = candidate.throughput,
+            throughput < minimum
+        {
             return false
         }
         return true
@@ -144,7 +147,8 @@ public final class QoSPolicy: RoutingPolicy {
         if let maxLatency = request.qos.maxLatency, let p50 = candidate.estimatedLatencyMs,
             p50 > maxLatency.milliseconds
         {
-            return "p50 latency \(formatMs(p50)) ms exceeds max_latency \(formatMs(maxLatency.milliseconds)) ms"
+            return
+                "p50 latency \(formatMs(p50)) ms exceeds max_latency \(formatMs(maxLatency.milliseconds)) ms"
         }
         if let minimum = request.qos.minThroughput, let throughput = candidate.throughput,
             throughput < minimum

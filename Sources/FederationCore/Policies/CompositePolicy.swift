@@ -29,7 +29,8 @@ public struct CompositePolicy: Sendable {
             LatencyPolicy(weight: w.latency, maxLatencyMs: d.maxLatencyMs),
             PrivacyPolicy(weight: w.privacy),
             LocalityPolicy(
-                weight: w.locality, sameRegionBoost: d.localityBoost, crossRegionPenalty: d.crossRegionPenalty),
+                weight: w.locality, sameRegionBoost: d.localityBoost, crossRegionPenalty: d.crossRegionPenalty
+            ),
             CostPolicy(weight: w.cost, maxLatencyMs: d.maxLatencyMs),
             QoSPolicy(weight: w.qos),
             TenantAffinityPolicy(weight: w.tenantAffinity, preferences: d.tenantAffinity),
@@ -50,17 +51,22 @@ public struct CompositePolicy: Sendable {
     }
 
     /// The rejection by the policy at `index`, with its message.
-    public func rejection(byPolicyAt index: Int, _ candidate: CandidateNode, for request: InferenceRequest)
+    public func rejection(
+        byPolicyAt index: Int, _ candidate: CandidateNode, for request: InferenceRequest
+    )
         -> Rejection
     {
         let policy = policies[index]
-        return Rejection(policy: policy.name, reason: policy.rejection(candidate, for: request) ?? "not eligible")
+        return Rejection(
+            policy: policy.name, reason: policy.rejection(candidate, for: request) ?? "not eligible")
     }
 
     /// One pass over the policies: the index of the first that rejects `candidate`, else its
     /// weighted mean score. What the router calls per candidate.
     @inline(__always)
-    func evaluate(_ candidate: CandidateNode, for request: InferenceRequest) -> (rejectedBy: Int?, score: Double) {
+    func evaluate(
+        _ candidate: CandidateNode, for request: InferenceRequest
+    ) -> (rejectedBy: Int?, score: Double) {
         var sum = 0.0
         for index in policies.indices {
             let policy = policies[index]
@@ -85,7 +91,8 @@ public struct CompositePolicy: Sendable {
     /// Each policy's score, for explain output.
     public func breakdown(_ candidate: CandidateNode, for request: InferenceRequest) -> [PolicyScore] {
         policies.map {
-            PolicyScore(policy: $0.name, weight: $0.weight, score: unitClamped($0.score(candidate, for: request)))
+            PolicyScore(
+                policy: $0.name, weight: $0.weight, score: unitClamped($0.score(candidate, for: request)))
         }
     }
 }

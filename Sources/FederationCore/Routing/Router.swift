@@ -80,8 +80,9 @@ public final class Router: Sendable {
         } catch {
             return []
         }
-        let inPool = Set((try? evaluation.pool(request: request, panicThreshold: snapshot.policy.panicThreshold))?
-            .map(\.index) ?? [])
+        let inPool = Set(
+            (try? evaluation.pool(request: request, panicThreshold: snapshot.policy.panicThreshold))?
+                .map(\.index) ?? [])
         var result: [RouteCandidate] = []
         result.reserveCapacity(evaluation.explained.count)
         for item in evaluation.explained {
@@ -90,13 +91,16 @@ public final class Router: Sendable {
             result.append(
                 RouteCandidate(
                     target: target(node, request, score: item.total), health: node.healthState,
-                    circuit: node.circuit?.effectiveState(at: evaluation.now) ?? .closed, inFlight: node.inFlight,
+                    circuit: node.circuit?.effectiveState(at: evaluation.now) ?? .closed,
+                    inFlight: node.inFlight,
                     scores: RouteScores(policies: item.breakdown, total: item.total), eligible: eligible,
                     rejection: eligible ? nil : item.rejection))
         }
         return result.sorted {
-            $0.eligible != $1.eligible ? $0.eligible : ($0.scores.total != $1.scores.total
-                ? $0.scores.total > $1.scores.total : $0.target.node < $1.target.node)
+            $0.eligible != $1.eligible
+                ? $0.eligible
+                : ($0.scores.total != $1.scores.total
+                    ? $0.scores.total > $1.scores.total : $0.target.node < $1.target.node)
         }
     }
 
@@ -104,7 +108,8 @@ public final class Router: Sendable {
 
     private func target(_ node: CandidateNode, _ request: InferenceRequest, score: Double) -> RouteTarget {
         RouteTarget(
-            node: node.id, region: node.region, endpoint: node.info.endpoint, model: request.model ?? node.models.first,
+            node: node.id, region: node.region, endpoint: node.info.endpoint,
+            model: request.model ?? node.models.first,
             estimatedLatencyMs: node.estimatedLatencyMs, score: score)
     }
 
@@ -166,7 +171,8 @@ public final class Router: Sendable {
             }
         }
         if !modelFound, let model = request.model {
-            throw .noCapacity(request.capability, detail: "model '\(model)' is not deployed with this capability")
+            throw .noCapacity(
+                request.capability, detail: "model '\(model)' is not deployed with this capability")
         }
     }
 }
@@ -196,7 +202,8 @@ struct Evaluation {
     var panicked = false
 
     /// The candidates a strategy may pick from, or the error that explains why there are none.
-    mutating func pool(request: InferenceRequest, panicThreshold: Double) throws(FederationError) -> [Scored] {
+    mutating func pool(request: InferenceRequest, panicThreshold: Double) throws(FederationError) -> [Scored]
+    {
         let routable = healthy.count + unhealthy.count
         if !unhealthy.isEmpty, Double(healthy.count) < panicThreshold * Double(routable) {
             panicked = true
@@ -212,10 +219,12 @@ struct Evaluation {
             return Rejection(policy: "circuit", reason: "circuit breaker is open")
         case .health:
             return Rejection(
-                policy: "health", reason: "node is unhealthy" + (node.health?.reason.map { " (\($0))" } ?? ""))
+                policy: "health", reason: "node is unhealthy" + (node.health?.reason.map { " (\($0))" } ?? "")
+            )
         case .minScore(let total):
             return Rejection(
-                policy: "min_score", reason: "score \(formatScore(total)) is below min_score \(formatScore(minScore))")
+                policy: "min_score",
+                reason: "score \(formatScore(total)) is below min_score \(formatScore(minScore))")
         case .policy(let index):
             return composite.rejection(byPolicyAt: index, node, for: request)
         }
@@ -224,7 +233,8 @@ struct Evaluation {
     private func noCandidateError(_ request: InferenceRequest) -> FederationError {
         let capability = request.capability
         if considered == 0 {
-            return .allNodesUnhealthy(capability, detail: "all \(excludedCount) candidate node(s) were already tried")
+            return .allNodesUnhealthy(
+                capability, detail: "all \(excludedCount) candidate node(s) were already tried")
         }
         let described = rejections.map { describe($0.why, node: nodes[$0.node], request: request) }
         let ejections = described.filter { $0.policy == "circuit" || $0.policy == "health" }
