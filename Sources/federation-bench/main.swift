@@ -1,10 +1,15 @@
 import FederationCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Route-decision cost as the number of candidate nodes grows, per strategy.
 /// Run in release: `swift run -c release federation-bench [--quick]`.
 /// Prints, for each size, the median time per decision over several rounds.
 
 let quick = CommandLine.arguments.contains("--quick")
+
 let sizes = [10, 100, 1_000, 10_000]
 let regions = ["us-west", "eu-west", "ap-south"]
 
@@ -63,6 +68,19 @@ func format3(_ value: Double) -> String {
 
 func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+// `--profile N`: only route N times over 100 nodes (least latency), for perf/callgrind.
+if let flag = CommandLine.arguments.firstIndex(of: "--profile"), flag + 1 < CommandLine.arguments.count,
+    let count = Int(CommandLine.arguments[flag + 1])
+{
+    let snapshot = makeSnapshot(nodes: 100, strategy: .leastLatency)
+    let router = Router(random: SeededRandomSource(seed: 1))
+    let req = InferenceRequest(requestId: "r", capability: .generate, originRegion: "eu-west")
+    var eligible = 0
+    for _ in 0..<count { eligible &+= (try? router.route(req, in: snapshot))?.eligibleCount ?? 0 }
+    print("routed \(count) times over 100 nodes (eligible sum \(eligible))")
+    exit(0)
 }
 
 print("Route-decision cost (median per decision; \(quick ? "quick" : "full") run)")

@@ -92,3 +92,46 @@ struct PropertyTests {
         }
     }
 }
+
+@Suite("Policy evaluation paths")
+struct PolicyPathTests {
+    @Test("the statically dispatched built-ins and the generic loop agree on every candidate")
+    func pathsAgree() {
+        let random = SeededRandomSource(seed: 99)
+        for round in 0..<200 {
+            var document = RoutingPolicyDocument()
+            document.weights.health = Double(random.next(below: 4))
+            document.weights.latency = Double(random.next(below: 3))
+            document.weights.cost = Double(random.next(below: 3))
+            document.weights.locality = Double(random.next(below: 2))
+            document.maxLatencyMs = Double(500 + random.next(below: 5000))
+            document.tenantAffinity = ["acme": [NodeId("n\(random.next(below: 5))")]]
+            let fast = CompositePolicy(document: document)
+            let generic = fast.genericOnly
+            #expect(fast.standard != nil && generic.standard == nil)
+            for i in 0..<10 {
+                let node = candidate(
+                    "n\(i % 5)", region: ["us", "eu"][random.next(below: 2)], gpu: random.next(below: 2) == 0,
+                    privacy: PrivacyLevel.allCases[random.next(below: 4)], cost: random.nextUnit(),
+                    state: HealthState.allCases[random.next(below: 4)],
+                    p50: random.next(below: 5) == 0 ? nil : Double(random.next(below: 6000)),
+                    throughput: Double(random.next(below: 100)), failures: random.next(below: 3))
+                let req = request(
+                    privacy: PrivacyLevel.allCases[random.next(below: 4)],
+                    costTolerance: random.next(below: 101),
+                    origin: random.next(below: 3) == 0 ? nil : "eu",
+                    tenant: random.next(below: 2) == 0 ? "acme" : nil,
+                    maxLatencyMs: random.next(below: 3) == 0 ? Double(random.next(below: 3000)) : nil,
+                    minThroughput: random.next(below: 4) == 0 ? 50 : nil,
+                    preferGPU: random.next(below: 2) == 0)
+                let a = fast.evaluate(node, for: req)
+                let b = generic.evaluate(node, for: req)
+                #expect(a.rejectedBy == b.rejectedBy, "round \(round)")
+                if a.rejectedBy == nil {
+                    #expect(abs(a.score - b.score) < 1e-12, "round \(round): \(a.score) vs \(b.score)")
+                    #expect(abs(a.score - fast.score(node, for: req)) < 1e-12)
+                }
+            }
+        }
+    }
+}

@@ -80,6 +80,8 @@ public final class LocalityPolicy: RoutingPolicy {
         self.crossRegionPenalty = crossRegionPenalty
     }
 
+    public func isEligible(_ candidate: CandidateNode, for request: InferenceRequest) -> Bool { true }
+
     public func score(_ candidate: CandidateNode, for request: InferenceRequest) -> Double {
         guard let origin = request.originRegion else { return 0.5 }
         return unitClamped(origin == candidate.region ? 0.5 + sameRegionBoost : 0.5 - crossRegionPenalty)
@@ -108,6 +110,8 @@ public final class CostPolicy: RoutingPolicy {
         default: 0.0
         }
     }
+
+    public func isEligible(_ candidate: CandidateNode, for request: InferenceRequest) -> Bool { true }
 
     public func score(_ candidate: CandidateNode, for request: InferenceRequest) -> Double {
         let alpha = CostPolicy.cheapnessWeight(costTolerance: request.qos.costTolerance)
@@ -171,6 +175,8 @@ public final class TenantAffinityPolicy: RoutingPolicy {
         self.weight = weight
         self.preferences = preferences.mapValues(Set.init)
     }
+
+    public func isEligible(_ candidate: CandidateNode, for request: InferenceRequest) -> Bool { true }
 
     public func score(_ candidate: CandidateNode, for request: InferenceRequest) -> Double {
         guard let tenant = request.tenantId, let preferred = preferences[tenant] else { return 0.5 }

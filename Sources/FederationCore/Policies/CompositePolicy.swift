@@ -4,16 +4,23 @@
 public struct CompositePolicy: Sendable {
     public private(set) var policies: [any RoutingPolicy]
     private var totalWeight: Double
+    /// Set when the composite is exactly a document's built-ins: the statically dispatched path.
+    private(set) var standard: StandardPolicies?
 
     public init(_ policies: [any RoutingPolicy] = []) {
         self.policies = policies
         self.totalWeight = policies.reduce(0) { $0 + max(0, $1.weight) }
+        self.standard = nil
     }
 
     /// Adds a policy (built-in or custom).
     public func with(_ policy: any RoutingPolicy) -> CompositePolicy {
         CompositePolicy(policies + [policy])
     }
+
+    /// The same composite evaluated through the generic existential loop only (for tests that
+    /// compare the two paths).
+    var genericOnly: CompositePolicy { CompositePolicy(policies) }
 
     /// Health 2.0, latency, privacy, locality and cost 1.0 each — the reference's default.
     public static var enterpriseDefault: CompositePolicy {
@@ -22,19 +29,10 @@ public struct CompositePolicy: Sendable {
 
     /// The composite a policy document describes: the five enterprise policies with the document's
     /// weights and parameters, plus the request's QoS and tenant affinity.
-    public init(document d: RoutingPolicyDocument) {
-        let w = d.weights
-        self.init([
-            HealthPolicy(weight: w.health),
-            LatencyPolicy(weight: w.latency, maxLatencyMs: d.maxLatencyMs),
-            PrivacyPolicy(weight: w.privacy),
-            LocalityPolicy(
-                weight: w.locality, sameRegionBoost: d.localityBoost, crossRegionPenalty: d.crossRegionPenalty
-            ),
-            CostPolicy(weight: w.cost, maxLatencyMs: d.maxLatencyMs),
-            QoSPolicy(weight: w.qos),
-            TenantAffinityPolicy(weight: w.tenantAffinity, preferences: d.tenantAffinity),
-        ])
+    public init(document: RoutingPolicyDocument) {
+        let standard = StandardPolicies(document: document)
+        self.init(standard.members)
+        self.standard = standard
     }
 
     /// The first policy that rejects `candidate`, with its reason, or nil when all accept it.
@@ -67,6 +65,7 @@ public struct CompositePolicy: Sendable {
     func evaluate(
         _ candidate: CandidateNode, for request: InferenceRequest
     ) -> (rejectedBy: Int?, score: Double) {
+        if let standard { return standard.evaluate(candidate, for: request) }
         var sum = 0.0
         for index in policies.indices {
             let policy = policies[index]

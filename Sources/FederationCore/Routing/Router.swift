@@ -122,6 +122,7 @@ public final class Router: Sendable {
         let now = clock.now()
         let composite = policyOverride ?? snapshot.compositePolicy
         let minScore = snapshot.policy.minScore
+        let standard = composite.standard
         evaluation.now = now
         evaluation.nodes = all
         evaluation.composite = composite
@@ -143,7 +144,7 @@ public final class Router: Sendable {
             if let circuit = node.circuit, circuit.effectiveState(at: now) == .open {
                 rejection = .circuit
             } else {
-                let verdict = composite.evaluate(node, for: request)
+                let verdict = standard?.evaluate(node, for: request) ?? composite.evaluate(node, for: request)
                 total = verdict.score
                 if let policyIndex = verdict.rejectedBy {
                     rejection = .policy(policyIndex)

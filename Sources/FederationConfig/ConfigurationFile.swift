@@ -1,0 +1,141 @@
+import FederationCore
+
+/// The YAML file's shape. Every key is optional; unknown keys are rejected so that a typo is an
+/// error rather than a silently ignored setting.
+struct ConfigurationFile: Decodable {
+    var namespace: String?
+    var redis: RedisSection?
+    var adminToken: String?
+    var logLevel: String?
+    var regions: [String: RegionSettings]?
+    var policy: RoutingPolicyDocument?
+    var catalog: CatalogSection?
+    var health: HealthSection?
+    var router: ListenSection?
+    var gateway: GatewaySection?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case namespace, redis, adminToken = "admin_token", logLevel = "log_level", regions, policy, catalog
+        case health, router, gateway
+    }
+
+    struct RedisSection: Decodable {
+        var url: String?
+    }
+
+    struct ListenSection: Decodable {
+        var host: String?
+        var port: Int?
+        func apply(to listen: inout Listen) {
+            if let host { listen.host = host }
+            if let port { listen.port = port }
+        }
+    }
+
+    struct CatalogSection: Decodable {
+        var host: String?
+        var port: Int?
+        var defaultLeaseSeconds: Int?
+        var maxBodyBytes: Int?
+        enum CodingKeys: String, CodingKey {
+            case host, port, defaultLeaseSeconds = "default_lease_seconds", maxBodyBytes = "max_body_bytes"
+        }
+    }
+
+    struct HealthSection: Decodable {
+        var host: String?
+        var port: Int?
+        var probeIntervalMs: Double?
+        var probeTimeoutMs: Double?
+        var thresholds: HealthConfiguration?
+        var circuit: CircuitBreakerConfiguration?
+        enum CodingKeys: String, CodingKey {
+            case host, port, probeIntervalMs = "probe_interval_ms", probeTimeoutMs = "probe_timeout_ms"
+            case thresholds, circuit
+        }
+    }
+
+    struct GatewaySection: Decodable {
+        var host: String?
+        var port: Int?
+        var retry: RetryPolicy?
+        var requestTimeoutMs: Double?
+        var maxBodyBytes: Int?
+        var apiKeys: [String: String]?
+        enum CodingKeys: String, CodingKey {
+            case host, port, retry, requestTimeoutMs = "request_timeout_ms", maxBodyBytes = "max_body_bytes"
+            case apiKeys = "api_keys"
+        }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let known = Set(CodingKeys.allCases.map(\.stringValue))
+        let any = try decoder.container(keyedBy: AnyKey.self)
+        if let unknown = any.allKeys.map(\.stringValue).first(where: { !known.contains($0) }) {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [AnyKey(stringValue: unknown)],
+                    debugDescription: "unknown key; expected one of \(known.sorted().joined(separator: ", "))"
+                ))
+        }
+        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
+        redis = try c.decodeIfPresent(RedisSection.self, forKey: .redis)
+        adminToken = try c.decodeIfPresent(String.self, forKey: .adminToken)
+        logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel)
+        regions = try c.decodeIfPresent([String: RegionSettings].self, forKey: .regions)
+        policy = try c.decodeIfPresent(RoutingPolicyDocument.self, forKey: .policy)
+        catalog = try c.decodeIfPresent(CatalogSection.self, forKey: .catalog)
+        health = try c.decodeIfPresent(HealthSection.self, forKey: .health)
+        router = try c.decodeIfPresent(ListenSection.self, forKey: .router)
+        gateway = try c.decodeIfPresent(GatewaySection.self, forKey: .gateway)
+    }
+
+    func configuration(source: String) throws(ConfigurationLoader.Problem) -> FederationConfiguration {
+        var c = FederationConfiguration()
+        if let namespace { c.namespace = namespace }
+        if let url = redis?.url { c.redisURL = url }
+        if let adminToken { c.adminToken = adminToken.isEmpty ? nil : adminToken }
+        if let logLevel { c.logLevel = logLevel }
+        if let policy { c.policy = policy }
+        if let regions {
+            for (name, settings) in regions { c.policy.regions[name] = settings }
+        }
+        if let catalog {
+            ListenSection(host: catalog.host, port: catalog.port).apply(to: &c.catalog.listen)
+            if let value = catalog.defaultLeaseSeconds { c.catalog.defaultLeaseSeconds = value }
+            if let value = catalog.maxBodyBytes { c.catalog.maxBodyBytes = value }
+        }
+        if let health {
+            ListenSection(host: health.host, port: health.port).apply(to: &c.health.listen)
+            if let value = health.probeIntervalMs { c.health.probeInterval = .milliseconds(value) }
+            if let value = health.probeTimeoutMs { c.health.probeTimeout = .milliseconds(value) }
+            if let value = health.thresholds { c.health.thresholds = value }
+            if let value = health.circuit { c.health.circuit = value }
+        }
+        router?.apply(to: &c.router.listen)
+        if let gateway {
+            ListenSection(host: gateway.host, port: gateway.port).apply(to: &c.gateway.listen)
+            if let value = gateway.retry { c.gateway.retry = value }
+            if let value = gateway.requestTimeoutMs { c.gateway.requestTimeout = .milliseconds(value) }
+            if let value = gateway.maxBodyBytes { c.gateway.maxBodyBytes = value }
+            if let value = gateway.apiKeys { c.gateway.apiKeys = value }
+        }
+        do {
+            try ConfigurationLoader.validate(c)
+        } catch {
+            throw ConfigurationLoader.Problem("\(source): \(error.message)")
+        }
+        return c
+    }
+}
+
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) {
+        self.stringValue = String(intValue)
+        self.intValue = intValue
+    }
+}

@@ -1,0 +1,125 @@
+import FederationCore
+import Foundation
+import Yams
+
+/// Reads a `FederationConfiguration` from YAML text, a file, and the environment.
+public enum ConfigurationLoader {
+    /// The error for a configuration that cannot be used; the message names the key and the problem.
+    public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        public var message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { message }
+    }
+
+    /// Loads, in order: defaults, the YAML file at `path` (if given), the `FED_*` variables of
+    /// `environment`. Flags are applied by each executable afterwards.
+    public static func load(
+        path: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        throws(Problem) -> FederationConfiguration
+    {
+        var configuration = FederationConfiguration()
+        if let path {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw Problem("cannot read configuration file '\(path)': \(error.localizedDescription)")
+            }
+            configuration = try parse(yaml: text, source: path)
+        }
+        try applyEnvironment(environment, to: &configuration)
+        return configuration
+    }
+
+    /// Parses YAML text (see docs/CONFIGURATION.md for the keys).
+    public static func parse(
+        yaml text: String, source: String = "configuration"
+    ) throws(Problem)
+        -> FederationConfiguration
+    {
+        let file: ConfigurationFile
+        do {
+            file = try YAMLDecoder().decode(ConfigurationFile.self, from: text.isEmpty ? "{}" : text)
+        } catch let error as DecodingError {
+            throw Problem("\(source): \(describe(error))")
+        } catch {
+            throw Problem("\(source): not valid YAML: \(error)")
+        }
+        return try file.configuration(source: source)
+    }
+
+    /// Applies `FED_NAMESPACE`, `FED_REDIS_URL`, `FED_ADMIN_TOKEN`, `FED_LOG_LEVEL` and
+    /// `FED_{CATALOG,HEALTH,ROUTER,GATEWAY}_{HOST,PORT}`.
+    public static func applyEnvironment(
+        _ environment: [String: String], to c: inout FederationConfiguration
+    )
+        throws(Problem)
+    {
+        if let value = environment["FED_NAMESPACE"] { c.namespace = value }
+        if let value = environment["FED_REDIS_URL"] { c.redisURL = value }
+        if let value = environment["FED_ADMIN_TOKEN"] { c.adminToken = value.isEmpty ? nil : value }
+        if let value = environment["FED_LOG_LEVEL"] { c.logLevel = value }
+        func listen(_ name: String, _ target: inout Listen) throws(Problem) {
+            if let host = environment["FED_\(name)_HOST"] { target.host = host }
+            if let port = environment["FED_\(name)_PORT"] {
+                guard let number = Int(port), (0...65535).contains(number) else {
+                    throw Problem("FED_\(name)_PORT='\(port)' is not a port number (0–65535)")
+                }
+                target.port = number
+            }
+        }
+        try listen("CATALOG", &c.catalog.listen)
+        try listen("HEALTH", &c.health.listen)
+        try listen("ROUTER", &c.router.listen)
+        try listen("GATEWAY", &c.gateway.listen)
+        try validate(c)
+    }
+
+    /// Checks values that no single key can check alone.
+    public static func validate(_ c: FederationConfiguration) throws(Problem) {
+        if let problem = Identifier.problem(with: c.namespace, kind: "namespace") { throw Problem(problem) }
+        if !c.redisURL.hasPrefix("redis://") {
+            throw Problem("redis.url '\(c.redisURL)' must start with redis://")
+        }
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        if !levels.contains(c.logLevel) {
+            throw Problem("log_level '\(c.logLevel)' is not one of \(levels.joined(separator: ", "))")
+        }
+        if let problem = c.policy.validationProblem { throw Problem("policy: \(problem)") }
+        if let problem = c.health.thresholds.validationProblem {
+            throw Problem("health.thresholds: \(problem)")
+        }
+        if let problem = c.health.circuit.validationProblem { throw Problem("health.circuit: \(problem)") }
+        if let problem = c.gateway.retry.validationProblem { throw Problem("gateway.retry: \(problem)") }
+        if c.health.probeInterval <= .zero || c.health.probeTimeout <= .zero {
+            throw Problem("health.probe_interval_ms and health.probe_timeout_ms must be positive")
+        }
+        if c.gateway.requestTimeout <= .zero { throw Problem("gateway.request_timeout_ms must be positive") }
+        for (name, listen) in [
+            ("catalog", c.catalog.listen), ("health", c.health.listen), ("router", c.router.listen),
+            ("gateway", c.gateway.listen),
+        ] where !(0...65535).contains(listen.port) {
+            throw Problem("\(name).port \(listen.port) is not a port number (0–65535)")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return keys.isEmpty ? "top level" : keys.joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            return "\(path(context)): expected \(type) (\(context.debugDescription))"
+        case .valueNotFound(let type, let context):
+            return "\(path(context)): missing \(type)"
+        case .keyNotFound(let key, let context):
+            return "\(path(context)): missing key '\(key.stringValue)'"
+        case .dataCorrupted(let context):
+            return "\(path(context)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
