@@ -42,7 +42,12 @@ final class RedisConnection {
 
     /// Connects (AUTH, SELECT) when not connected; throws when the backoff says to wait or it fails.
     func ensureConnected() throws(RedisError) {
-        if context != nil { return }
+        if let context {
+            if !Self.peerClosed(context.pointee.fd) { return }
+            // The server closed this idle connection (restart, timeout, CLIENT KILL): replace it
+            // before sending, so the command is not lost on a connection known to be dead.
+            close()
+        }
         let now = ContinuousClock.now
         if let nextAttempt, now < nextAttempt {
             throw .reconnecting(
@@ -59,6 +64,13 @@ final class RedisConnection {
             nextAttempt = ContinuousClock.now + backoff.nextDelay()
             throw error
         }
+    }
+
+    /// True when an idle connection's socket is readable or hung up: with no reply pending, that
+    /// means the server closed it (or sent something we did not ask for).
+    static func peerClosed(_ fd: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) != 0
     }
 
     /// How long until a reconnect may be attempted (zero when connected or due).

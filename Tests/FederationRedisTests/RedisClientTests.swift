@@ -90,6 +90,9 @@ import Testing
     }
 
     @Test func commandTimeoutRaisesAClearError() async throws {
+        // DEBUG SLEEP blocks the whole server: use one of our own so parallel tests are not stalled.
+        let server = try RedisServerProcess()
+        defer { server.stopAndRemove() }
         let config = server.configuration(poolSize: 1, commandTimeout: .milliseconds(200))
         try await RedisClient.withClient(configuration: config) { client in
             try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) { other in
