@@ -28,6 +28,7 @@ public final class RedisClient: Sendable {
     }
 
     /// Runs `body` with a client and closes it afterwards, also when `body` throws.
+    @discardableResult
     public static func withClient<T: Sendable>(
         configuration: RedisConfiguration, logger: Logger = Logger(label: "federation.redis"),
         _ body: (RedisClient) async throws -> T
@@ -98,6 +99,7 @@ public final class RedisClient: Sendable {
 
     /// Runs the commands atomically in `MULTI`/`EXEC`, in one round trip, and returns `EXEC`'s
     /// replies. Throws ``RedisError/transactionFailed(_:)`` when a command is rejected while queuing.
+    @discardableResult
     public func transaction(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisValue] {
         let replies = try await pipeline([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
         for (index, reply) in replies.dropLast().enumerated() {

@@ -75,6 +75,7 @@ public final class RedisSubscriber: Sendable {
     }
 
     /// Runs `body` with a started subscriber and stops it afterwards (waiting for its thread).
+    @discardableResult
     public static func withSubscriber<T: Sendable>(
         configuration: RedisConfiguration, channels: [String], patterns: [String] = [],
         pingInterval: Duration = .seconds(5), logger: Logger = Logger(label: "federation.redis.subscriber"),

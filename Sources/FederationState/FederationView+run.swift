@@ -47,13 +47,24 @@ extension FederationView {
         }
     }
 
+    /// The only writer of the snapshot once running: loads what was requested, coalescing bursts,
+    /// and retries failed parts with capped exponential backoff (Redis down: the last snapshot stays).
     private func loaderLoop() async {
+        var retry = ReconnectBackoff(initial: .milliseconds(100), maximum: configuration.maximumRetryDelay)
         for await _ in wakeups {
             let parts = pending.withLock { parts in
                 defer { parts = [] }
                 return parts
             }
-            if !parts.isEmpty { await load(parts, full: parts.isSuperset(of: [.catalog, .health, .policy])) }
+            if parts.isEmpty { continue }
+            let failed = await load(parts, full: parts.isSuperset(of: [.catalog, .health, .policy]))
+            if failed.isEmpty {
+                retry.reset()
+            } else {
+                pending.withLock { $0.formUnion(failed) }
+                do { try await Task.sleep(for: retry.nextDelay()) } catch { return }
+                wake.yield()
+            }
         }
     }
 
@@ -96,8 +107,10 @@ extension FederationView {
         }
     }
 
-    /// Loads `parts` from the stores and publishes a new snapshot with them.
-    func load(_ parts: Set<Part>, full: Bool) async {
+    /// Loads `parts` from the stores and publishes a new snapshot with them; returns the parts that
+    /// could not be loaded.
+    @discardableResult
+    func load(_ parts: Set<Part>, full: Bool) async -> Set<Part> {
         async let catalog = attempt(parts.contains(.catalog)) { try await self.catalogStore.loadCatalog() }
         async let health = attempt(parts.contains(.health)) { try await self.healthStore.loadHealth() }
         async let policy = attempt(parts.contains(.policy)) { try await self.policyStore.loadPolicy() }
@@ -105,6 +118,11 @@ extension FederationView {
             try await self.gatewayStore!.clusterInFlight(now: self.clock.now())
         }
         let (c, h, p, f) = await (catalog, health, policy, inFlight)
+        var failed = Set<Part>()
+        if parts.contains(.catalog) && c == nil { failed.insert(.catalog) }
+        if parts.contains(.health) && h == nil { failed.insert(.health) }
+        if parts.contains(.policy) && p == nil { failed.insert(.policy) }
+        if parts.contains(.inFlight) && gatewayStore != nil && f == nil { failed.insert(.inFlight) }
         let base = snapshot
         var versions = base.versions
         if let c { versions.catalog = c.version }
@@ -112,7 +130,7 @@ extension FederationView {
         if let p { versions.policy = p.version }
         let next: FederationSnapshot
         if c == nil && h == nil && p == nil {
-            guard let f else { return }
+            guard let f else { return failed }
             next = base.replacing(inFlight: f)
         } else {
             next = base.replacing(
@@ -121,8 +139,7 @@ extension FederationView {
         }
         current.withLock { $0 = SnapshotBox(next) }
         let problems = (c?.problems ?? []) + (h?.problems ?? []) + (p?.problems ?? [])
-        let succeeded = (c != nil) == parts.contains(.catalog) && (h != nil) == parts.contains(.health)
-            && (p != nil) == parts.contains(.policy)
+        let succeeded = failed.isDisjoint(with: [.catalog, .health, .policy])
         let loadedFamily = c != nil || h != nil || p != nil
         state.withLock { status in
             status.versions = versions
@@ -135,6 +152,7 @@ extension FederationView {
         }
         for problem in problems.prefix(5) { logger.warning("skipped an invalid stored record", metadata: ["problem": "\(problem)"]) }
         configuration.onUpdate?(next)
+        return failed
     }
 
     private func attempt<T: Sendable>(_ wanted: Bool, _ body: @Sendable () async throws -> T) async -> T? {

@@ -20,15 +20,18 @@ public final class FederationView: Service, Sendable {
         public var backstopInterval: Duration
         /// How often cluster in-flight counts are loaded; nil: never.
         public var inFlightInterval: Duration?
+        /// The cap of the retry backoff after a failed load.
+        public var maximumRetryDelay: Duration
         /// Called after every new snapshot is published (for metrics and benchmarks; keep it cheap).
         public var onUpdate: (@Sendable (FederationSnapshot) -> Void)?
 
         public init(
             backstopInterval: Duration = .seconds(5), inFlightInterval: Duration? = .seconds(1),
-            onUpdate: (@Sendable (FederationSnapshot) -> Void)? = nil
+            maximumRetryDelay: Duration = .seconds(2), onUpdate: (@Sendable (FederationSnapshot) -> Void)? = nil
         ) {
             self.backstopInterval = backstopInterval
             self.inFlightInterval = inFlightInterval
+            self.maximumRetryDelay = maximumRetryDelay
             self.onUpdate = onUpdate
         }
     }

@@ -19,6 +19,7 @@ public final class InMemoryCatalogStore: CatalogStore {
         return state.version
     }
 
+    @discardableResult
     public func register(node: NodeInfo, model: ModelId, capabilities: [Capability]) async throws -> UInt64 {
         if let problem = node.validationProblem { throw FederationError.invalidInput(problem) }
         if let problem = Identifier.problem(with: model.rawValue, kind: "model id") {
@@ -30,6 +31,7 @@ public final class InMemoryCatalogStore: CatalogStore {
         }
     }
 
+    @discardableResult
     public func deregister(model: ModelId, node: NodeId) async throws -> UInt64? {
         state.withLock { state in
             guard state.value.deployments.contains(where: { $0.model == model && $0.node == node }) else { return nil }
@@ -38,6 +40,7 @@ public final class InMemoryCatalogStore: CatalogStore {
         }
     }
 
+    @discardableResult
     public func putModel(_ metadata: ModelMetadata) async throws -> UInt64 {
         if let problem = Identifier.problem(with: metadata.id.rawValue, kind: "model id") {
             throw FederationError.invalidInput(problem)
@@ -81,6 +84,7 @@ public final class InMemoryHealthStore: HealthStore {
         return state.version
     }
 
+    @discardableResult
     public func putHealth(_ health: NodeHealth) async throws -> UInt64 {
         try checkNode(health.node)
         return state.withLock { state in
@@ -89,6 +93,7 @@ public final class InMemoryHealthStore: HealthStore {
         }
     }
 
+    @discardableResult
     public func putCircuit(_ circuit: CircuitRecord) async throws -> UInt64 {
         try checkNode(circuit.node)
         return state.withLock { state in
@@ -97,6 +102,7 @@ public final class InMemoryHealthStore: HealthStore {
         }
     }
 
+    @discardableResult
     public func removeHealth(of node: NodeId) async throws -> UInt64? {
         state.withLock { state in
             let hadHealth = state.value.health.removeValue(forKey: node) != nil
@@ -122,6 +128,7 @@ public final class InMemoryPolicyStore: PolicyStore {
         self.clock = clock
     }
 
+    @discardableResult
     public func putPolicy(_ document: RoutingPolicyDocument) async throws -> UInt64 {
         if let problem = document.validationProblem { throw FederationError.invalidInput(problem) }
         return state.withLock { state in
@@ -161,6 +168,7 @@ public final class InMemoryGatewayStore: GatewayStore {
         return state.withLock { $0.gateways.values.filter { $0.at.milliseconds >= cutoff } }.sorted { $0.id < $1.id }
     }
 
+    @discardableResult
     public func adjustInFlight(gateway: String, node: NodeId, by delta: Int) async throws -> Int {
         state.withLock { state in
             state.inFlight[gateway, default: [:]][node, default: 0] += delta

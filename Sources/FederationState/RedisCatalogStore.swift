@@ -15,6 +15,7 @@ public struct RedisCatalogStore: CatalogStore {
 
     private var now: String { String(clock.now().milliseconds) }
 
+    @discardableResult
     public func register(node: NodeInfo, model: ModelId, capabilities: [Capability]) async throws -> UInt64 {
         if let problem = node.validationProblem { throw FederationError.invalidInput(problem) }
         if let problem = Identifier.problem(with: model.rawValue, kind: "model id") {
@@ -29,6 +30,7 @@ public struct RedisCatalogStore: CatalogStore {
         return try version(reply, "register")
     }
 
+    @discardableResult
     public func deregister(model: ModelId, node: NodeId) async throws -> UInt64? {
         let reply = try await client.evalScript(
             FederationScripts.deregister, arguments: [keys.namespace, node.rawValue, model.rawValue, now])
@@ -36,6 +38,7 @@ public struct RedisCatalogStore: CatalogStore {
         return try version(reply, "deregister")
     }
 
+    @discardableResult
     public func putModel(_ metadata: ModelMetadata) async throws -> UInt64 {
         if let problem = Identifier.problem(with: metadata.id.rawValue, kind: "model id") {
             throw FederationError.invalidInput(problem)

@@ -56,6 +56,7 @@ public struct RedisGatewayStore: GatewayStore {
         return (replies[1].array ?? []).compactMap(\.string).sorted()
     }
 
+    @discardableResult
     public func adjustInFlight(gateway: String, node: NodeId, by delta: Int) async throws -> Int {
         let key = keys.gateway(gateway)
         let results = try await client.transaction([

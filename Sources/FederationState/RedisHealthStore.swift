@@ -16,6 +16,7 @@ public struct RedisHealthStore: HealthStore {
 
     private var now: String { String(clock.now().milliseconds) }
 
+    @discardableResult
     public func putHealth(_ health: NodeHealth) async throws -> UInt64 {
         try checkNode(health.node)
         return try await put(
@@ -23,6 +24,7 @@ public struct RedisHealthStore: HealthStore {
             fields: RecordEncoding.fields(of: health))
     }
 
+    @discardableResult
     public func putCircuit(_ circuit: CircuitRecord) async throws -> UInt64 {
         try checkNode(circuit.node)
         return try await put(
@@ -40,6 +42,7 @@ public struct RedisHealthStore: HealthStore {
         return try version(reply, "put \(kind)")
     }
 
+    @discardableResult
     public func removeHealth(of node: NodeId) async throws -> UInt64? {
         let reply = try await client.evalScript(
             FederationScripts.removeHealth,

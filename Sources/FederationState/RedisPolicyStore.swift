@@ -15,6 +15,7 @@ public struct RedisPolicyStore: PolicyStore {
         self.clock = clock
     }
 
+    @discardableResult
     public func putPolicy(_ document: RoutingPolicyDocument) async throws -> UInt64 {
         if let problem = document.validationProblem { throw FederationError.invalidInput(problem) }
         let reply = try await client.evalScript(
