@@ -1,4 +1,5 @@
 import FederationCore
+import FederationRedis
 import Logging
 import ServiceLifecycle
 
