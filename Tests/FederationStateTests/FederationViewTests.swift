@@ -204,7 +204,7 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
                     ])
                 }
                 #expect(await view.waitUntil { $0.health["during"]?.state == .degraded })
-                #expect(view.status.resyncs >= 1)
+                #expect(await view.waitUntil { _ in view.status.resyncs >= 1 && view.status.connected })
                 #expect(view.snapshot.catalog.nodes["before"] != nil)  // the AOF kept it
                 try await catalog.register(node: node("after"), model: "m", capabilities: [.generate])
                 #expect(await view.waitUntil { $0.catalog.nodes["after"] != nil })
