@@ -31,7 +31,7 @@ public final class RedisClient: Sendable {
     @discardableResult
     public static func withClient<T: Sendable>(
         configuration: RedisConfiguration, logger: Logger = Logger(label: "federation.redis"),
-        _ body: (RedisClient) async throws -> T
+        isolation: isolated (any Actor)? = #isolation, _ body: (RedisClient) async throws -> T
     ) async throws -> T {
         let client = RedisClient(configuration: configuration, logger: logger)
         do {

@@ -79,7 +79,7 @@ public final class RedisSubscriber: Sendable {
     public static func withSubscriber<T: Sendable>(
         configuration: RedisConfiguration, channels: [String], patterns: [String] = [],
         pingInterval: Duration = .seconds(5), logger: Logger = Logger(label: "federation.redis.subscriber"),
-        _ body: (RedisSubscriber) async throws -> T
+        isolation: isolated (any Actor)? = #isolation, _ body: (RedisSubscriber) async throws -> T
     ) async throws -> T {
         let subscriber = RedisSubscriber(
             configuration: configuration, channels: channels, patterns: patterns, pingInterval: pingInterval,

@@ -108,6 +108,13 @@ extension FederationView {
         }
     }
 
+    /// Loads everything now and publishes the result; true when every family loaded. For tools and
+    /// tests that want a snapshot without ``run()``; a running view needs no help (see
+    /// ``requestSync()``).
+    public func syncNow() async -> Bool {
+        await load(Set(Part.allCases), full: true).isEmpty
+    }
+
     /// Loads `parts` from the stores and publishes a new snapshot with them; returns the parts that
     /// could not be loaded.
     @discardableResult
