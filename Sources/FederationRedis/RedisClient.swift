@@ -122,7 +122,8 @@ public final class RedisClient: Sendable {
     public func evalScript(
         _ script: RedisScript, keys: [String] = [], arguments: [String] = []
     ) async throws(RedisError) -> RedisValue {
-        try await evalScript(script, keys: keys.map { Array($0.utf8) }, arguments: arguments.map { Array($0.utf8) })
+        try await evalScript(
+            script, keys: keys.map { Array($0.utf8) }, arguments: arguments.map { Array($0.utf8) })
     }
 
     /// ``evalScript(_:keys:arguments:)`` with binary keys and arguments.

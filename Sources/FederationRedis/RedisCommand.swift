@@ -25,7 +25,9 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The command name in upper case (for messages).
-    public var name: String { arguments.first.map { String(decoding: $0, as: UTF8.self).uppercased() } ?? "(empty)" }
+    public var name: String {
+        arguments.first.map { String(decoding: $0, as: UTF8.self).uppercased() } ?? "(empty)"
+    }
 
     /// The command name and first key, never the values (which may be secret or huge).
     public var description: String {
@@ -51,7 +53,8 @@ public struct RedisScript: Sendable, Hashable {
     /// The `EVALSHA` command for these keys and arguments.
     public func evalsha(keys: [[UInt8]], arguments: [[UInt8]]) -> RedisCommand {
         RedisCommand(
-            arguments: [Array("EVALSHA".utf8), Array(sha1.utf8), Array(String(keys.count).utf8)] + keys + arguments)
+            arguments: [Array("EVALSHA".utf8), Array(sha1.utf8), Array(String(keys.count).utf8)] + keys
+                + arguments)
     }
 
     /// The `SCRIPT LOAD` command.
@@ -61,17 +64,23 @@ public struct RedisScript: Sendable, Hashable {
 /// SHA-1 (FIPS 180-4), only to name Lua scripts the way Redis does; not used for security.
 enum SHA1 {
     static func hexDigest(_ message: [UInt8]) -> String {
-        var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
+        var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (
+            0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0
+        )
         var data = message
         let bitLength = UInt64(message.count) * 8
         data.append(0x80)
         while data.count % 64 != 56 { data.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            data.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+        }
         var w = [UInt32](repeating: 0, count: 80)
         for chunk in stride(from: 0, to: data.count, by: 64) {
             for i in 0..<16 {
                 let b = chunk + i * 4
-                w[i] = UInt32(data[b]) << 24 | UInt32(data[b + 1]) << 16 | UInt32(data[b + 2]) << 8 | UInt32(data[b + 3])
+                w[i] =
+                    UInt32(data[b]) << 24 | UInt32(data[b + 1]) << 16 | UInt32(data[b + 2]) << 8
+                    | UInt32(data[b + 3])
             }
             for i in 16..<80 {
                 let x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]
@@ -95,7 +104,9 @@ enum SHA1 {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         for word in [h.0, h.1, h.2, h.3, h.4] {
-            for shift in stride(from: 28, through: 0, by: -4) { out.append(digits[Int((word >> UInt32(shift)) & 0xF)]) }
+            for shift in stride(from: 28, through: 0, by: -4) {
+                out.append(digits[Int((word >> UInt32(shift)) & 0xF)])
+            }
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -48,7 +48,8 @@ public struct RedisConfiguration: Sendable, Equatable {
         let scheme = "redis://"
         guard url.hasPrefix(scheme) else {
             if url.hasPrefix("rediss://") {
-                throw .init(url: url, problem: "TLS (rediss://) is not supported by hiredis 0.14; use redis://")
+                throw .init(
+                    url: url, problem: "TLS (rediss://) is not supported by hiredis 0.14; use redis://")
             }
             throw .init(url: url, problem: "it must start with redis://")
         }
@@ -103,14 +104,19 @@ public struct RedisConfiguration: Sendable, Equatable {
         port = value
     }
 
-    private static func percentDecoded(_ text: Substring, url: String) throws(RedisConfigurationError) -> String {
+    private static func percentDecoded(
+        _ text: Substring, url: String
+    ) throws(RedisConfigurationError) -> String {
         var bytes: [UInt8] = []
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
                 guard let high = iterator.next(), let low = iterator.next(),
                     let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-                else { throw .init(url: url, problem: "a '%' in the user or password is not followed by two hex digits") }
+                else {
+                    throw .init(
+                        url: url, problem: "a '%' in the user or password is not followed by two hex digits")
+                }
                 bytes.append(value)
             } else {
                 bytes.append(byte)

@@ -1,7 +1,7 @@
 import CHiredis
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One hiredis context, used by exactly one thread (a ``RedisWorker`` or the subscriber's).
@@ -80,7 +80,9 @@ final class RedisConnection {
     }
 
     private func connect() throws(RedisError) {
-        guard let ctx = redisConnectWithTimeout(configuration.host, Int32(configuration.port), configuration.connectTimeout.cTimeval)
+        guard
+            let ctx = redisConnectWithTimeout(
+                configuration.host, Int32(configuration.port), configuration.connectTimeout.cTimeval)
         else { throw .connectionFailed(endpoint: configuration.endpoint, detail: "out of memory") }
         context = ctx
         if ctx.pointee.err != 0 {
@@ -175,7 +177,8 @@ final class RedisConnection {
         if ctx.pointee.err == REDIS_ERR_IO && text.contains("temporarily unavailable") {
             return .timeout(command: command.description, after: configuration.commandTimeout)
         }
-        return .connectionLost(endpoint: configuration.endpoint, detail: text.isEmpty ? "unknown error" : text)
+        return .connectionLost(
+            endpoint: configuration.endpoint, detail: text.isEmpty ? "unknown error" : text)
     }
 
     static func errorString(_ ctx: UnsafeMutablePointer<redisContext>) -> String {
@@ -195,7 +198,8 @@ extension RedisValue {
         case REDIS_REPLY_STRING:
             self = .bulk(r.len == 0 ? [] : Array(UnsafeRawBufferPointer(start: r.str, count: r.len)))
         case REDIS_REPLY_STATUS:
-            self = .status(String(decoding: UnsafeRawBufferPointer(start: r.str, count: r.len), as: UTF8.self))
+            self = .status(
+                String(decoding: UnsafeRawBufferPointer(start: r.str, count: r.len), as: UTF8.self))
         case REDIS_REPLY_ERROR:
             self = .error(String(decoding: UnsafeRawBufferPointer(start: r.str, count: r.len), as: UTF8.self))
         case REDIS_REPLY_INTEGER:

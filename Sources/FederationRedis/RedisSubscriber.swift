@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a ``RedisSubscriber`` reports.
@@ -55,7 +55,8 @@ public final class RedisSubscriber: Sendable {
         pingInterval: Duration = .seconds(5), bufferLimit: Int = 10_000,
         logger: Logger = Logger(label: "federation.redis.subscriber")
     ) {
-        (events, continuation) = AsyncStream.makeStream(of: RedisSubscriberEvent.self, bufferingPolicy: .bufferingNewest(bufferLimit))
+        (events, continuation) = AsyncStream.makeStream(
+            of: RedisSubscriberEvent.self, bufferingPolicy: .bufferingNewest(bufferLimit))
         self.configuration = configuration
         self.channels = channels
         self.patterns = patterns
@@ -153,7 +154,10 @@ public final class RedisSubscriber: Sendable {
     /// Waits up to `duration` or until ``stop()``; returns false when stopping.
     private func sleep(_ duration: Duration) -> Bool {
         var fd = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(clamping: max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000))
+        let milliseconds = Int32(
+            clamping: max(
+                1,
+                duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000))
         _ = poll(&fd, 1, milliseconds)
         return !stopping
     }
@@ -179,9 +183,12 @@ public final class RedisSubscriber: Sendable {
                     continue
                 }
                 connected.store(true, ordering: .relaxed)
-                session = SubscriberSession(pingInterval: pingInterval, pongTimeout: configuration.commandTimeout)
+                session = SubscriberSession(
+                    pingInterval: pingInterval, pongTimeout: configuration.commandTimeout)
                 emit(everSubscribed ? .reconnected : .subscribed)
-                if everSubscribed { logger.info("subscriber reconnected", metadata: ["endpoint": "\(configuration.endpoint)"]) }
+                if everSubscribed {
+                    logger.info("subscriber reconnected", metadata: ["endpoint": "\(configuration.endpoint)"])
+                }
                 everSubscribed = true
             }
             if let problem = readOnce(connection, session: &session) {
@@ -194,7 +201,8 @@ public final class RedisSubscriber: Sendable {
     }
 
     private func subscribe(_ connection: RedisConnection) throws(RedisError) {
-        let commands = channels.map { RedisCommand("SUBSCRIBE", $0) } + patterns.map { RedisCommand("PSUBSCRIBE", $0) }
+        let commands =
+            channels.map { RedisCommand("SUBSCRIBE", $0) } + patterns.map { RedisCommand("PSUBSCRIBE", $0) }
         for reply in try connection.pipeline(commands) {
             if let message = reply.errorMessage { throw .server(command: "SUBSCRIBE", message: message) }
         }
@@ -219,7 +227,9 @@ public final class RedisSubscriber: Sendable {
                 connection.append(RedisCommand("PING"), to: ctx)
                 var done: Int32 = 0
                 while done == 0 {
-                    if redisBufferWrite(ctx, &done) != REDIS_OK { return "write failed: \(RedisConnection.errorString(ctx))" }
+                    if redisBufferWrite(ctx, &done) != REDIS_OK {
+                        return "write failed: \(RedisConnection.errorString(ctx))"
+                    }
                 }
                 return nil
             case .dead: return "no PONG within \(configuration.commandTimeout)"
@@ -248,7 +258,9 @@ public final class RedisSubscriber: Sendable {
         case "message" where parts.count == 3:
             emit(.message(channel: parts[1].string ?? "", payload: parts[2].bytes ?? [], pattern: nil))
         case "pmessage" where parts.count == 4:
-            emit(.message(channel: parts[2].string ?? "", payload: parts[3].bytes ?? [], pattern: parts[1].string))
+            emit(
+                .message(
+                    channel: parts[2].string ?? "", payload: parts[3].bytes ?? [], pattern: parts[1].string))
         default:
             break  // subscribe confirmations, pong
         }

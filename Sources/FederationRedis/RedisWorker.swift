@@ -51,7 +51,9 @@ final class RedisWorker: Sendable {
     }
 
     /// Runs `body` with the connection on the worker's thread and returns its result.
-    func run<T: Sendable>(_ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T) async throws(RedisError) -> T {
+    func run<T: Sendable>(
+        _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T
+    ) async throws(RedisError) -> T {
         let result: Result<T, RedisError> = await withCheckedContinuation { continuation in
             let accepted = submit { connection in
                 do throws(RedisError) {

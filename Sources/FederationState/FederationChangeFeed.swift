@@ -31,7 +31,8 @@ public struct RedisChangeFeed: FederationChangeFeed {
     let logger: Logger
 
     public init(
-        configuration: RedisConfiguration, keys: FederationKeys = .init(), pingInterval: Duration = .seconds(5),
+        configuration: RedisConfiguration, keys: FederationKeys = .init(),
+        pingInterval: Duration = .seconds(5),
         logger: Logger = Logger(label: "federation.changes")
     ) {
         self.configuration = configuration
@@ -40,10 +41,14 @@ public struct RedisChangeFeed: FederationChangeFeed {
         self.logger = logger
     }
 
-    public func withChanges<T: Sendable>(_ body: (AsyncStream<FederationChange>) async throws -> T) async throws -> T {
-        let families = Dictionary(uniqueKeysWithValues: FederationFamily.allCases.map { (keys.events($0), $0) })
+    public func withChanges<T: Sendable>(
+        _ body: (AsyncStream<FederationChange>) async throws -> T
+    ) async throws -> T {
+        let families = Dictionary(
+            uniqueKeysWithValues: FederationFamily.allCases.map { (keys.events($0), $0) })
         return try await RedisSubscriber.withSubscriber(
-            configuration: configuration, channels: families.keys.sorted(), pingInterval: pingInterval, logger: logger
+            configuration: configuration, channels: families.keys.sorted(), pingInterval: pingInterval,
+            logger: logger
         ) { subscriber in
             let (changes, continuation) = AsyncStream.makeStream(
                 of: FederationChange.self, bufferingPolicy: .bufferingNewest(10_000))
@@ -60,7 +65,9 @@ public struct RedisChangeFeed: FederationChangeFeed {
         }
     }
 
-    static func change(from event: RedisSubscriberEvent, families: [String: FederationFamily]) -> FederationChange {
+    static func change(
+        from event: RedisSubscriberEvent, families: [String: FederationFamily]
+    ) -> FederationChange {
         switch event {
         case .subscribed: return .connected
         case .reconnected: return .resync
@@ -80,7 +87,8 @@ public struct RedisChangeFeed: FederationChangeFeed {
 
 /// An in-process ``FederationChangeFeed`` that the in-memory stores publish to.
 public final class InMemoryEventBus: FederationChangeFeed {
-    private let listeners = Mutex<(next: Int, all: [Int: AsyncStream<FederationChange>.Continuation])>((0, [:]))
+    private let listeners = Mutex<(next: Int, all: [Int: AsyncStream<FederationChange>.Continuation])>(
+        (0, [:]))
 
     public init() {}
 
@@ -91,7 +99,9 @@ public final class InMemoryEventBus: FederationChangeFeed {
         }
     }
 
-    public func withChanges<T: Sendable>(_ body: (AsyncStream<FederationChange>) async throws -> T) async throws -> T {
+    public func withChanges<T: Sendable>(
+        _ body: (AsyncStream<FederationChange>) async throws -> T
+    ) async throws -> T {
         let (changes, continuation) = AsyncStream.makeStream(of: FederationChange.self)
         let id = listeners.withLock { state in
             let id = state.next

@@ -32,7 +32,9 @@ public struct FederationEvent: Sendable, Equatable, Codable {
     public static let maximumPayloadBytes = 64 * 1024
 
     /// Parses and validates an event received on `channel` (whose family must match).
-    public static func parse(_ payload: [UInt8], channel family: FederationFamily) throws(FederationError) -> FederationEvent {
+    public static func parse(
+        _ payload: [UInt8], channel family: FederationFamily
+    ) throws(FederationError) -> FederationEvent {
         guard payload.count <= maximumPayloadBytes else {
             throw .invalidInput("event of \(payload.count) bytes exceeds \(maximumPayloadBytes)")
         }

@@ -8,7 +8,8 @@ public struct FederationKeys: Sendable, Hashable {
 
     /// - Precondition: `namespace` is a valid identifier (letters, digits, `.`, `_`, `-`, `:`, `/`).
     public init(namespace: String = "fed") {
-        precondition(Identifier.problem(with: namespace, kind: "namespace") == nil, "invalid namespace '\(namespace)'")
+        precondition(
+            Identifier.problem(with: namespace, kind: "namespace") == nil, "invalid namespace '\(namespace)'")
         self.namespace = namespace
     }
 

@@ -11,7 +11,7 @@ extension FederationView {
         await load(Set(Part.allCases), full: true)
         do {
             try await loops()
-        } catch where error is CancellationError || Task.isCancelled {
+        } catch  where error is CancellationError || Task.isCancelled {
             // shut down: the snapshot stays readable
         }
     }
@@ -21,7 +21,9 @@ extension FederationView {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.listen() }
                 group.addTask { await self.loaderLoop() }
-                group.addTask { try await self.every(self.configuration.backstopInterval) { self.requestSync() } }
+                group.addTask {
+                    try await self.every(self.configuration.backstopInterval) { self.requestSync() }
+                }
                 if let interval = self.configuration.inFlightInterval, self.gatewayStore != nil {
                     group.addTask { try await self.every(interval) { self.request([.inFlight]) } }
                 }
@@ -84,7 +86,8 @@ extension FederationView {
             requestSync()
         case .disconnected(let reason):
             state.withLock { $0.connected = false }
-            logger.warning("change feed disconnected; serving the last snapshot", metadata: ["reason": "\(reason)"])
+            logger.warning(
+                "change feed disconnected; serving the last snapshot", metadata: ["reason": "\(reason)"])
         case .event(let event):
             let loaded = snapshot.versions[event.family]
             let gap = seenEvents.withLock { seen in
@@ -103,7 +106,8 @@ extension FederationView {
             }
             if count <= 20 || count % 1000 == 0 {
                 logger.warning(
-                    "ignored a malformed message", metadata: ["channel": "\(channel)", "problem": "\(problem)", "count": "\(count)"])
+                    "ignored a malformed message",
+                    metadata: ["channel": "\(channel)", "problem": "\(problem)", "count": "\(count)"])
             }
         }
     }
@@ -142,7 +146,8 @@ extension FederationView {
             next = base.replacing(inFlight: f)
         } else {
             next = base.replacing(
-                catalog: c?.value, health: h?.value.health, circuits: h?.value.circuits, policy: p?.value, inFlight: f,
+                catalog: c?.value, health: h?.value.health, circuits: h?.value.circuits, policy: p?.value,
+                inFlight: f,
                 versions: versions)
         }
         current.withLock { $0 = SnapshotBox(next) }
@@ -158,7 +163,9 @@ extension FederationView {
                 status.fullSyncs += 1
             }
         }
-        for problem in problems.prefix(5) { logger.warning("skipped an invalid stored record", metadata: ["problem": "\(problem)"]) }
+        for problem in problems.prefix(5) {
+            logger.warning("skipped an invalid stored record", metadata: ["problem": "\(problem)"])
+        }
         configuration.onUpdate?(next)
         return failed
     }

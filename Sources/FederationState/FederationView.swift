@@ -27,7 +27,8 @@ public final class FederationView: Service, Sendable {
 
         public init(
             backstopInterval: Duration = .seconds(5), inFlightInterval: Duration? = .seconds(1),
-            maximumRetryDelay: Duration = .seconds(2), onUpdate: (@Sendable (FederationSnapshot) -> Void)? = nil
+            maximumRetryDelay: Duration = .seconds(2),
+            onUpdate: (@Sendable (FederationSnapshot) -> Void)? = nil
         ) {
             self.backstopInterval = backstopInterval
             self.inFlightInterval = inFlightInterval
@@ -62,13 +63,18 @@ public final class FederationView: Service, Sendable {
         public var lastError: String?
 
         /// Time since the last successful load; nil before the first.
-        public func ageOfLastSync(now: ContinuousClock.Instant = .now) -> Duration? { lastSync.map { now - $0 } }
+        public func ageOfLastSync(now: ContinuousClock.Instant = .now) -> Duration? {
+            lastSync.map { now - $0 }
+        }
     }
 
     enum Part: Hashable, Sendable, CaseIterable { case catalog, health, policy, inFlight }
 
-    final class SnapshotBox: Sendable {
-        let snapshot: FederationSnapshot
+    /// An immutable published snapshot, shared by reference: reading through it retains one
+    /// object instead of copying every part of the value.
+    public final class SnapshotBox: Sendable {
+        /// The snapshot; access it in place (`box.snapshot.candidates(for:)`), copy only when needed.
+        public let snapshot: FederationSnapshot
         init(_ snapshot: FederationSnapshot) { self.snapshot = snapshot }
     }
 
@@ -90,8 +96,10 @@ public final class FederationView: Service, Sendable {
 
     /// A view over any stores and change feed (in-memory ones for tests of other services).
     public init(
-        catalog: any CatalogStore, health: any HealthStore, policy: any PolicyStore, gateways: (any GatewayStore)?,
-        changes: any FederationChangeFeed, configuration: Configuration = .init(), clock: any FederationClock = SystemClock(),
+        catalog: any CatalogStore, health: any HealthStore, policy: any PolicyStore,
+        gateways: (any GatewayStore)?,
+        changes: any FederationChangeFeed, configuration: Configuration = .init(),
+        clock: any FederationClock = SystemClock(),
         logger: Logger = Logger(label: "federation.view")
     ) {
         self.catalogStore = catalog
@@ -112,20 +120,29 @@ public final class FederationView: Service, Sendable {
         logger: Logger = Logger(label: "federation.view")
     ) {
         self.init(
-            catalog: RedisCatalogStore(client: client, keys: keys), health: RedisHealthStore(client: client, keys: keys),
-            policy: RedisPolicyStore(client: client, keys: keys), gateways: RedisGatewayStore(client: client, keys: keys),
+            catalog: RedisCatalogStore(client: client, keys: keys),
+            health: RedisHealthStore(client: client, keys: keys),
+            policy: RedisPolicyStore(client: client, keys: keys),
+            gateways: RedisGatewayStore(client: client, keys: keys),
             changes: RedisChangeFeed(configuration: client.configuration, keys: keys, logger: logger),
             configuration: configuration, logger: logger)
     }
 
-    /// The current snapshot: cheap, never blocks on I/O, safe from any thread.
+    /// The current snapshot: never blocks on I/O, safe from any thread. Copying the value out
+    /// retains each of its parts; on the hottest paths prefer ``withSnapshot(_:)``.
     public var snapshot: FederationSnapshot { current.withLock { $0 }.snapshot }
+
+    /// The current snapshot by reference — the hot-path read (one retain, see docs/BENCHMARKS.md).
+    /// It stays valid as long as it is held, even after a newer one is published.
+    public var currentSnapshot: SnapshotBox { current.withLock { $0 } }
 
     /// How current the view is.
     public var status: Status { state.withLock { $0 } }
 
     /// Waits until `predicate` holds for the snapshot (checked every 5 ms); false on timeout.
-    public func waitUntil(timeout: Duration = .seconds(10), _ predicate: (FederationSnapshot) -> Bool) async -> Bool {
+    public func waitUntil(
+        timeout: Duration = .seconds(10), _ predicate: (FederationSnapshot) -> Bool
+    ) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if predicate(snapshot) { return true }

@@ -84,7 +84,9 @@ public struct HealthReport: Sendable, Equatable, Codable {
             return "latency_ms must be a non-negative number, got \(latencyMs)"
         }
         if let tokens, tokens < 0 { return "tokens must be ≥ 0, got \(tokens)" }
-        if let status, !(100...599).contains(status) { return "status must be an HTTP status 100…599, got \(status)" }
+        if let status, !(100...599).contains(status) {
+            return "status must be an HTTP status 100…599, got \(status)"
+        }
         if let queueDepth, queueDepth < 0 { return "queue_depth must be ≥ 0, got \(queueDepth)" }
         if let gpuUtilization, !(0...1).contains(gpuUtilization) {
             return "gpu_utilization must be in 0…1, got \(gpuUtilization)"

@@ -12,10 +12,15 @@ public final class InMemoryCatalogStore: CatalogStore {
         self.clock = clock
     }
 
-    private func bump(_ state: inout Versioned<CatalogState>, _ kind: String, node: NodeId?, model: ModelId?) -> UInt64 {
+    private func bump(
+        _ state: inout Versioned<CatalogState>, _ kind: String, node: NodeId?, model: ModelId?
+    ) -> UInt64 {
         state.version += 1
         bus.publish(
-            .event(.init(family: .catalog, version: state.version, kind: kind, node: node, model: model, at: clock.now().milliseconds)))
+            .event(
+                .init(
+                    family: .catalog, version: state.version, kind: kind, node: node, model: model,
+                    at: clock.now().milliseconds)))
         return state.version
     }
 
@@ -34,7 +39,9 @@ public final class InMemoryCatalogStore: CatalogStore {
     @discardableResult
     public func deregister(model: ModelId, node: NodeId) async throws -> UInt64? {
         state.withLock { state in
-            guard state.value.deployments.contains(where: { $0.model == model && $0.node == node }) else { return nil }
+            guard state.value.deployments.contains(where: { $0.model == model && $0.node == node }) else {
+                return nil
+            }
             state.value.deregister(model: model, node: node)
             return bump(&state, "deregister", node: node, model: model)
         }
@@ -80,7 +87,11 @@ public final class InMemoryHealthStore: HealthStore {
 
     private func bump(_ state: inout Versioned<HealthTable>, _ kind: String, node: NodeId) -> UInt64 {
         state.version += 1
-        bus.publish(.event(.init(family: .health, version: state.version, kind: kind, node: node, at: clock.now().milliseconds)))
+        bus.publish(
+            .event(
+                .init(
+                    family: .health, version: state.version, kind: kind, node: node,
+                    at: clock.now().milliseconds)))
         return state.version
     }
 
@@ -112,8 +123,12 @@ public final class InMemoryHealthStore: HealthStore {
         }
     }
 
-    public func health(of node: NodeId) async throws -> NodeHealth? { state.withLock { $0.value.health[node] } }
-    public func circuit(of node: NodeId) async throws -> CircuitRecord? { state.withLock { $0.value.circuits[node] } }
+    public func health(of node: NodeId) async throws -> NodeHealth? {
+        state.withLock { $0.value.health[node] }
+    }
+    public func circuit(of node: NodeId) async throws -> CircuitRecord? {
+        state.withLock { $0.value.circuits[node] }
+    }
     public func loadHealth() async throws -> Versioned<HealthTable> { state.withLock { $0 } }
 }
 
@@ -135,7 +150,11 @@ public final class InMemoryPolicyStore: PolicyStore {
             state.version += 1
             state.value = document
             state.value.version = state.version
-            bus.publish(.event(.init(family: .policy, version: state.version, kind: "policy", at: clock.now().milliseconds)))
+            bus.publish(
+                .event(
+                    .init(
+                        family: .policy, version: state.version, kind: "policy", at: clock.now().milliseconds)
+                ))
             return state.version
         }
     }
@@ -165,7 +184,9 @@ public final class InMemoryGatewayStore: GatewayStore {
 
     public func liveGateways(now: Timestamp) async throws -> [GatewayHeartbeat] {
         let cutoff = now.milliseconds - heartbeatTTL.wholeMilliseconds
-        return state.withLock { $0.gateways.values.filter { $0.at.milliseconds >= cutoff } }.sorted { $0.id < $1.id }
+        return state.withLock { $0.gateways.values.filter { $0.at.milliseconds >= cutoff } }.sorted {
+            $0.id < $1.id
+        }
     }
 
     @discardableResult

@@ -5,7 +5,10 @@ import Foundation
 /// fields; numbers are decimal text; booleans `true`/`false`; capability lists comma-separated.
 enum RecordEncoding {
     static func fields(of node: NodeInfo) -> [(String, String)] {
-        var fields = [("region", node.region.rawValue), ("endpoint", node.endpoint), ("gpu", node.gpu ? "true" : "false")]
+        var fields = [
+            ("region", node.region.rawValue), ("endpoint", node.endpoint),
+            ("gpu", node.gpu ? "true" : "false"),
+        ]
         if let privacy = node.privacy { fields.append(("privacy", privacy.description)) }
         if let cost = node.cost { fields.append(("cost", String(cost))) }
         if !node.labels.isEmpty { fields.append(("labels", json(node.labels))) }
@@ -14,11 +17,13 @@ enum RecordEncoding {
 
     static func node(_ id: NodeId, from fields: [String: String]) throws(FederationError) -> NodeInfo {
         let reader = FieldReader(fields: fields, what: "node '\(id)'")
-        let labels: [String: String] = try reader.optional("labels") { text in
-            try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
-        } ?? [:]
+        let labels: [String: String] =
+            try reader.optional("labels") { text in
+                try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+            } ?? [:]
         let info = NodeInfo(
-            id: id, region: RegionId(try reader.required("region") { $0 }), endpoint: try reader.required("endpoint") { $0 },
+            id: id, region: RegionId(try reader.required("region") { $0 }),
+            endpoint: try reader.required("endpoint") { $0 },
             gpu: try reader.optional("gpu", Self.bool) ?? true,
             privacy: try reader.optional("privacy") { try? PrivacyLevel(parsing: $0) },
             cost: try reader.optional("cost") { Double($0) }, labels: labels)
@@ -27,7 +32,9 @@ enum RecordEncoding {
     }
 
     static func fields(of model: ModelMetadata) -> [(String, String)] {
-        var fields = [("name", model.name), ("version", model.version), ("capabilities", csv(model.capabilities))]
+        var fields = [
+            ("name", model.name), ("version", model.version), ("capabilities", csv(model.capabilities)),
+        ]
         if let parameters = model.parameters { fields.append(("parameters", String(parameters))) }
         if let quantization = model.quantization { fields.append(("quantization", quantization)) }
         return fields
@@ -47,7 +54,8 @@ enum RecordEncoding {
         var fields = [
             ("state", health.state.rawValue), ("consecutive_successes", String(health.consecutiveSuccesses)),
             ("consecutive_failures", String(health.consecutiveFailures)),
-            ("total_successes", String(health.totalSuccesses)), ("total_failures", String(health.totalFailures)),
+            ("total_successes", String(health.totalSuccesses)),
+            ("total_failures", String(health.totalFailures)),
         ]
         if let v = health.latencyP50Ms { fields.append(("latency_p50_ms", String(v))) }
         if let v = health.latencyP99Ms { fields.append(("latency_p99_ms", String(v))) }
@@ -65,7 +73,8 @@ enum RecordEncoding {
             node: id, state: try r.required("state") { HealthState(rawValue: $0) },
             latencyP50Ms: try r.optional("latency_p50_ms") { Double($0) },
             latencyP99Ms: try r.optional("latency_p99_ms") { Double($0) },
-            throughput: try r.optional("throughput") { Double($0) }, queueDepth: try r.optional("queue_depth") { Int($0) },
+            throughput: try r.optional("throughput") { Double($0) },
+            queueDepth: try r.optional("queue_depth") { Int($0) },
             gpuUtilization: try r.optional("gpu_utilization") { Double($0) },
             consecutiveSuccesses: try r.optional("consecutive_successes") { Int($0) } ?? 0,
             consecutiveFailures: try r.optional("consecutive_failures") { Int($0) } ?? 0,
@@ -79,14 +88,16 @@ enum RecordEncoding {
         var fields = [
             ("state", circuit.state.rawValue), ("consecutive_failures", String(circuit.consecutiveFailures)),
             ("half_open_successes", String(circuit.halfOpenSuccesses)),
-            ("half_open_probes_in_flight", String(circuit.halfOpenProbesInFlight)), ("trips", String(circuit.trips)),
+            ("half_open_probes_in_flight", String(circuit.halfOpenProbesInFlight)),
+            ("trips", String(circuit.trips)),
         ]
         if let v = circuit.openedAt { fields.append(("opened_at", String(v.milliseconds))) }
         if let v = circuit.openUntil { fields.append(("open_until", String(v.milliseconds))) }
         return fields
     }
 
-    static func circuit(_ id: NodeId, from fields: [String: String]) throws(FederationError) -> CircuitRecord {
+    static func circuit(_ id: NodeId, from fields: [String: String]) throws(FederationError) -> CircuitRecord
+    {
         let r = FieldReader(fields: fields, what: "circuit of '\(id)'")
         return CircuitRecord(
             node: id, state: try r.required("state") { CircuitState(rawValue: $0) },

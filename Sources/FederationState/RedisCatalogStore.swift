@@ -7,7 +7,9 @@ public struct RedisCatalogStore: CatalogStore {
     public let keys: FederationKeys
     let clock: any FederationClock
 
-    public init(client: RedisClient, keys: FederationKeys = .init(), clock: any FederationClock = SystemClock()) {
+    public init(
+        client: RedisClient, keys: FederationKeys = .init(), clock: any FederationClock = SystemClock()
+    ) {
         self.client = client
         self.keys = keys
         self.clock = clock
@@ -70,10 +72,12 @@ public struct RedisCatalogStore: CatalogStore {
         for (model, byNode) in pairs(deployments) {
             for (node, csv) in byNode {
                 guard let capabilities = RecordEncoding.capabilities(csv) else {
-                    problems.append("deployment of '\(model)' on '\(node)': invalid capabilities '\(csv.prefix(64))'")
+                    problems.append(
+                        "deployment of '\(model)' on '\(node)': invalid capabilities '\(csv.prefix(64))'")
                     continue
                 }
-                state.deployments.append(Deployment(model: ModelId(model), node: NodeId(node), capabilities: capabilities))
+                state.deployments.append(
+                    Deployment(model: ModelId(model), node: NodeId(node), capabilities: capabilities))
             }
         }
         state.deployments.sort { ($0.model, $0.node) < ($1.model, $1.node) }
@@ -87,10 +91,13 @@ public struct RedisCatalogStore: CatalogStore {
             return (ModelId(String(text[..<bar])), NodeId(String(text[text.index(after: bar)...])))
         }
         if pairs.isEmpty { return [] }
-        let replies = try await client.pipeline(pairs.map { RedisCommand("HGET", keys.deployments($0.0), $0.1.rawValue) })
+        let replies = try await client.pipeline(
+            pairs.map { RedisCommand("HGET", keys.deployments($0.0), $0.1.rawValue) })
         var result: [Deployment] = []
         for ((model, node), reply) in zip(pairs, replies) {
-            guard let csv = reply.string, let capabilities = RecordEncoding.capabilities(csv) else { continue }
+            guard let csv = reply.string, let capabilities = RecordEncoding.capabilities(csv) else {
+                continue
+            }
             result.append(Deployment(model: model, node: node, capabilities: capabilities))
         }
         return result.sorted { ($0.model, $0.node) < ($1.model, $1.node) }
@@ -115,4 +122,3 @@ func version(_ reply: RedisValue, _ operation: String) throws -> UInt64 {
     }
     return UInt64(value)
 }
-

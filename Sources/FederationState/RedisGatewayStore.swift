@@ -23,7 +23,8 @@ public struct RedisGatewayStore: GatewayStore {
         }
         let key = keys.gateway(heartbeat.id)
         var hset = RedisCommand("HSET", key, "heartbeat_ms", String(heartbeat.at.milliseconds))
-        for (field, value) in heartbeat.info.sorted(by: { $0.key < $1.key }) where !field.hasPrefix("inflight:") {
+        for (field, value) in heartbeat.info.sorted(by: { $0.key < $1.key })
+        where !field.hasPrefix("inflight:") {
             hset = hset.appending("info:" + field, value)
         }
         _ = try await client.transaction([
@@ -41,7 +42,9 @@ public struct RedisGatewayStore: GatewayStore {
                 return nil
             }
             var info: [String: String] = [:]
-            for (field, value) in fields where field.hasPrefix("info:") { info[String(field.dropFirst(5))] = value }
+            for (field, value) in fields where field.hasPrefix("info:") {
+                info[String(field.dropFirst(5))] = value
+            }
             return GatewayHeartbeat(id: id, at: Timestamp(milliseconds: at), info: info)
         }
     }
@@ -64,7 +67,8 @@ public struct RedisGatewayStore: GatewayStore {
             RedisCommand("PEXPIRE", key, ttlMilliseconds),
         ])
         guard let value = results.first?.int else {
-            throw RedisError.unexpectedReply(command: "HINCRBY", reply: results.first?.description ?? "nothing")
+            throw RedisError.unexpectedReply(
+                command: "HINCRBY", reply: results.first?.description ?? "nothing")
         }
         return Int(value)
     }
@@ -85,7 +89,9 @@ public struct RedisGatewayStore: GatewayStore {
     public func incrementStats(_ deltas: [String: Int64]) async throws {
         if deltas.isEmpty { return }
         _ = try await client.transaction(
-            deltas.sorted(by: { $0.key < $1.key }).map { RedisCommand("HINCRBY", keys.stats, $0.key, String($0.value)) })
+            deltas.sorted(by: { $0.key < $1.key }).map {
+                RedisCommand("HINCRBY", keys.stats, $0.key, String($0.value))
+            })
     }
 
     public func stats() async throws -> [String: Int64] {

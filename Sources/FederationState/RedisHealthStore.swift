@@ -8,7 +8,9 @@ public struct RedisHealthStore: HealthStore {
     public let keys: FederationKeys
     let clock: any FederationClock
 
-    public init(client: RedisClient, keys: FederationKeys = .init(), clock: any FederationClock = SystemClock()) {
+    public init(
+        client: RedisClient, keys: FederationKeys = .init(), clock: any FederationClock = SystemClock()
+    ) {
         self.client = client
         self.keys = keys
         self.clock = clock
@@ -32,7 +34,9 @@ public struct RedisHealthStore: HealthStore {
             fields: RecordEncoding.fields(of: circuit))
     }
 
-    private func put(hash: String, index: String, kind: String, node: NodeId, fields: [(String, String)]) async throws
+    private func put(
+        hash: String, index: String, kind: String, node: NodeId, fields: [(String, String)]
+    ) async throws
         -> UInt64
     {
         let reply = try await client.evalScript(
@@ -65,7 +69,8 @@ public struct RedisHealthStore: HealthStore {
 
     public func loadHealth() async throws -> Versioned<HealthTable> {
         let reply = try await client.evalScript(FederationScripts.loadHealth, arguments: [keys.namespace])
-        guard let parts = reply.array, parts.count == 3, let version = parts[0].int, let health = parts[1].array,
+        guard let parts = reply.array, parts.count == 3, let version = parts[0].int,
+            let health = parts[1].array,
             let circuits = parts[2].array
         else { throw RedisError.unexpectedReply(command: "loadHealth", reply: reply.description) }
         var table = HealthTable()
@@ -77,7 +82,9 @@ public struct RedisHealthStore: HealthStore {
             } catch { problems.append(error.message) }
         }
         for index in stride(from: 0, to: circuits.count - 1, by: 2) {
-            guard let id = circuits[index].string, let fields = circuits[index + 1].hashFields else { continue }
+            guard let id = circuits[index].string, let fields = circuits[index + 1].hashFields else {
+                continue
+            }
             do throws(FederationError) {
                 table.circuits[NodeId(id)] = try RecordEncoding.circuit(NodeId(id), from: fields)
             } catch { problems.append(error.message) }
@@ -87,5 +94,7 @@ public struct RedisHealthStore: HealthStore {
 }
 
 func checkNode(_ node: NodeId) throws {
-    if let problem = Identifier.problem(with: node.rawValue, kind: "node id") { throw FederationError.invalidInput(problem) }
+    if let problem = Identifier.problem(with: node.rawValue, kind: "node id") {
+        throw FederationError.invalidInput(problem)
+    }
 }

@@ -9,7 +9,9 @@ public struct RedisPolicyStore: PolicyStore {
     public let keys: FederationKeys
     let clock: any FederationClock
 
-    public init(client: RedisClient, keys: FederationKeys = .init(), clock: any FederationClock = SystemClock()) {
+    public init(
+        client: RedisClient, keys: FederationKeys = .init(), clock: any FederationClock = SystemClock()
+    ) {
         self.client = client
         self.keys = keys
         self.clock = clock

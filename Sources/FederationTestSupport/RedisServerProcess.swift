@@ -4,7 +4,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real `redis-server` for tests and benchmarks: started on a free loopback port in its own
@@ -35,7 +35,8 @@ public final class RedisServerProcess: Sendable {
         startTimeout: Duration = .seconds(10)
     ) throws {
         self.port = try Self.freePort()
-        self.directory = FileManager.default.temporaryDirectory
+        self.directory =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("fed-redis-\(getpid())-\(port)-\(UInt32.random(in: 0...UInt32.max))").path
         self.password = password
         self.persistent = persistent
@@ -59,10 +60,12 @@ public final class RedisServerProcess: Sendable {
     private static let sharedPid = Atomic<Int32>(0)
 
     /// A client configuration for this server.
-    public func configuration(poolSize: Int = 2, commandTimeout: Duration = .seconds(2)) -> RedisConfiguration {
+    public func configuration(poolSize: Int = 2, commandTimeout: Duration = .seconds(2)) -> RedisConfiguration
+    {
         RedisConfiguration(
             host: "127.0.0.1", port: port, password: password, commandTimeout: commandTimeout,
-            initialReconnectDelay: .milliseconds(20), maximumReconnectDelay: .milliseconds(500), poolSize: poolSize)
+            initialReconnectDelay: .milliseconds(20), maximumReconnectDelay: .milliseconds(500),
+            poolSize: poolSize)
     }
 
     /// `redis://…` for this server.
@@ -80,7 +83,8 @@ public final class RedisServerProcess: Sendable {
             "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--logfile", logFile,
             "--daemonize", "no", "--save", "", "--protected-mode", "no", "--enable-debug-command", "local",
         ]
-        arguments += persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
+        arguments +=
+            persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
         if let password { arguments += ["--requirepass", password] }
         arguments += extraArguments
         let server = Process()
@@ -99,7 +103,8 @@ public final class RedisServerProcess: Sendable {
         }
         stop()
         let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "(no log)"
-        throw RedisServerError(message: "redis-server on port \(port) did not answer PING; log \(logFile):\n\(log.suffix(2000))")
+        throw RedisServerError(
+            message: "redis-server on port \(port) did not answer PING; log \(logFile):\n\(log.suffix(2000))")
     }
 
     /// Kills the server with SIGKILL (a crash: no shutdown save) and waits until it is gone.
@@ -184,7 +189,9 @@ public final class RedisServerProcess: Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw RedisServerError(message: "bind() failed: \(errno)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)

@@ -82,13 +82,29 @@ func runViewChild(port: Int, namespace: String) async throws {
     }
 }
 
-/// ns per `view.snapshot` read: one thread, then two threads at once.
+/// ns per snapshot read (`view.snapshot` copy, `view.withSnapshot` borrow, and a
+/// `candidates(for:)` lookup through the borrow): one thread, then two threads at once.
 func snapshotReadCost(_ view: FederationView) -> String {
-    let reads = 5_000_000
+    [
+        "view.snapshot (value copy)": 0, "view.currentSnapshot (reference)": 1,
+        "currentSnapshot + candidates(for:)": 2,
+    ]
+    .sorted { $0.value < $1.value }
+    .map { name, mode in "\(name): " + readCost(view, mode: mode) }.joined(separator: "\n")
+}
+
+func readCost(_ view: FederationView, mode: Int) -> String {
+    let reads = 3_000_000
     @Sendable func readLoop() -> Double {
         let start = monotonicNanoseconds()
         var total = 0
-        for _ in 0..<reads { total &+= view.snapshot.versions.catalog == 0 ? 0 : 1 }
+        for _ in 0..<reads {
+            switch mode {
+            case 0: total &+= view.snapshot.versions.catalog == 0 ? 0 : 1
+            case 1: total &+= view.currentSnapshot.snapshot.versions.catalog == 0 ? 0 : 1
+            default: total &+= view.currentSnapshot.snapshot.candidates(for: .generate).count
+            }
+        }
         precondition(total >= 0)
         return Double(monotonicNanoseconds() - start) / Double(reads)
     }
@@ -106,7 +122,7 @@ func snapshotReadCost(_ view: FederationView) -> String {
     group.wait()
     let contended = results.withLock { $0 }
     return String(
-        format: "snapshot read: %.1f ns (1 thread), %.1f / %.1f ns (2 threads at once)", single, contended[0],
+        format: "%.1f ns (1 thread), %.1f / %.1f ns (2 threads at once)", single, contended[0],
         contended[1])
 }
 
@@ -131,7 +147,8 @@ func measureEventLatency(server: RedisServerProcess, events: Int) async throws -
         let health = RedisHealthStore(client: client, keys: FederationKeys(namespace: namespace))
         for _ in 0..<events {
             let sent = monotonicNanoseconds()
-            let version = try await health.putHealth(NodeHealth(node: "bench", state: .healthy, reason: String(sent)))
+            let version = try await health.putHealth(
+                NodeHealth(node: "bench", state: .healthy, reason: String(sent)))
             while let line = lines.next(timeout: .seconds(5)) {
                 let parts = line.split(separator: " ")
                 if parts.count == 3, parts[0] == "applied", UInt64(parts[1]) == version {
@@ -142,4 +159,19 @@ func measureEventLatency(server: RedisServerProcess, events: Int) async throws -
         }
     }
     return latencies
+}
+
+final class PlainBox: Sendable { let value: Int; init(_ value: Int) { self.value = value } }
+
+/// The cost of the lock itself: Mutex<reference> read with a trivial payload.
+func mutexCost() -> String {
+    let mutex = Mutex(PlainBox(1))
+    let reads = 3_000_000
+    let start = monotonicNanoseconds()
+    var total = 0
+    for _ in 0..<reads { total &+= mutex.withLock { $0 }.value }
+    precondition(total > 0)
+    return String(
+        format: "Mutex<reference> read alone: %.1f ns", Double(monotonicNanoseconds() - start) / Double(reads)
+    )
 }

@@ -64,11 +64,15 @@ try await RedisClient.withClient(configuration: server.configuration(poolSize: 1
         print(String(format: "HSET pipelined -P   16 (4 connections, 8 tasks): %7.0f commands/s", rate))
     }
 }
-print("redis-benchmark -t hset -P 16 -q -n \(commands): \(redisBenchmark(port: server.port, requests: commands))")
+print(
+    "redis-benchmark -t hset -P 16 -q -n \(commands): \(redisBenchmark(port: server.port, requests: commands))"
+)
 
 // 2. Latency: writer HSET+INCR+PUBLISH (one Lua call) → a second process's FederationView applied it.
 let latencies = try await measureEventLatency(server: server, events: events).sorted()
-func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
 print(
     String(
         format: "event → second process's view applied (%d events): p50 %.3f ms, p99 %.3f ms, max %.3f ms",
@@ -79,9 +83,12 @@ try await RedisClient.withClient(configuration: server.configuration()) { client
     let keys = FederationKeys(namespace: uniqueNamespace("read"))
     let catalog = RedisCatalogStore(client: client, keys: keys)
     for index in 0..<100 {
-        try await catalog.register(node: NodeInfo(id: NodeId("n\(index)"), region: "r", endpoint: "http://n\(index):1"), model: "m", capabilities: [.generate])
+        try await catalog.register(
+            node: NodeInfo(id: NodeId("n\(index)"), region: "r", endpoint: "http://n\(index):1"), model: "m",
+            capabilities: [.generate])
     }
     let view = FederationView(redis: client, keys: keys)
     _ = await view.syncNow()
     print(snapshotReadCost(view))
+    print(mutexCost())
 }

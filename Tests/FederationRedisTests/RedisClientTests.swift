@@ -9,7 +9,8 @@ import Testing
     @Test func commandsRoundTripBinarySafeValues() async throws {
         try await RedisClient.withClient(configuration: server.configuration()) { client in
             let bytes: [UInt8] = [0, 1, 2, 255, 13, 10, 0]
-            try await client.command(RedisCommand(arguments: [Array("SET".utf8), Array("\(ns):bin".utf8), bytes]))
+            try await client.command(
+                RedisCommand(arguments: [Array("SET".utf8), Array("\(ns):bin".utf8), bytes]))
             #expect(try await client.command("GET", "\(ns):bin") == .bulk(bytes))
             #expect(try await client.command("GET", "\(ns):missing") == .null)
             #expect(try await client.command("INCRBY", "\(ns):n", "5") == .integer(5))
@@ -25,7 +26,9 @@ import Testing
         try await RedisClient.withClient(configuration: server.configuration()) { client in
             try await client.command("SET", "\(ns):s", "x")
             let error = await redisError { try await client.command("HSET", "\(ns):s", "f", "v") }
-            guard case .server(_, let message) = error else { Issue.record("\(String(describing: error))"); return }
+            guard case .server(_, let message) = error else {
+                Issue.record("\(String(describing: error))"); return
+            }
             #expect(message.hasPrefix("WRONGTYPE"))
             // the connection stays usable after an error reply
             #expect(try await client.command("GET", "\(ns):s") == .string("x"))
@@ -41,7 +44,8 @@ import Testing
             #expect(replies.allSatisfy { $0 == .integer(1) })
             #expect(try await client.command("HLEN", "\(ns):p") == .integer(500))
             let mixed = try await client.pipeline([
-                RedisCommand("SET", "\(ns):a", "1"), RedisCommand("HGET", "\(ns):a", "x"), RedisCommand("GET", "\(ns):a"),
+                RedisCommand("SET", "\(ns):a", "1"), RedisCommand("HGET", "\(ns):a", "x"),
+                RedisCommand("GET", "\(ns):a"),
             ])
             #expect(mixed[0] == .status("OK"))
             #expect(mixed[1].errorMessage?.hasPrefix("WRONGTYPE") == true)
@@ -56,9 +60,13 @@ import Testing
             ])
             #expect(results == [.integer(1), .integer(1)])
             let error = await redisError {
-                _ = try await client.transaction([RedisCommand("INCR", "\(ns):v"), RedisCommand("NOSUCHCOMMAND")])
+                _ = try await client.transaction([
+                    RedisCommand("INCR", "\(ns):v"), RedisCommand("NOSUCHCOMMAND"),
+                ])
             }
-            guard case .transactionFailed = error else { Issue.record("\(String(describing: error))"); return }
+            guard case .transactionFailed = error else {
+                Issue.record("\(String(describing: error))"); return
+            }
             #expect(try await client.command("GET", "\(ns):v") == .string("1"))  // nothing half-done
         }
     }
@@ -83,9 +91,12 @@ import Testing
         _ = try await RedisClient.withClient(configuration: configuration) { client in
             try await client.command("SET", "\(ns):db", "three")
         }
-        try await RedisClient.withClient(configuration: server.configuration()) { (client: RedisClient) async throws -> Void in
+        try await RedisClient.withClient(configuration: server.configuration()) {
+            (client: RedisClient) async throws -> Void in
             #expect(try await client.command("GET", "\(ns):db") == .null)
-            #expect(try await client.pipeline([RedisCommand("SELECT", "3"), RedisCommand("GET", "\(ns):db")])[1] == .string("three"))
+            #expect(
+                try await client.pipeline([RedisCommand("SELECT", "3"), RedisCommand("GET", "\(ns):db")])[1]
+                    == .string("three"))
         }
     }
 

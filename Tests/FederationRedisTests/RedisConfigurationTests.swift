@@ -14,7 +14,8 @@ import Testing
 
     @Test func parsesShortForms() throws {
         let plain = try RedisConfiguration(url: "redis://localhost")
-        #expect(plain.host == "localhost" && plain.port == 6379 && plain.database == 0 && plain.password == nil)
+        #expect(
+            plain.host == "localhost" && plain.port == 6379 && plain.database == 0 && plain.password == nil)
         let passwordOnly = try RedisConfiguration(url: "redis://:pw@127.0.0.1:7000/")
         #expect(passwordOnly.username == nil && passwordOnly.password == "pw" && passwordOnly.port == 7000)
         let legacy = try RedisConfiguration(url: "redis://pw@h:1")
@@ -54,9 +55,11 @@ import Testing
     @Test func backoffDoublesUpToTheCapWithJitter() {
         var backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(1))
         let delays = (0..<6).map { _ in backoff.nextDelay(random: { 0.999_999 }) }
-        #expect(delays.map { $0.components.attoseconds / 1_000_000_000_000_000 + $0.components.seconds * 1000 } == [
-            99, 199, 399, 799, 999, 999,
-        ])
+        #expect(
+            delays.map { $0.components.attoseconds / 1_000_000_000_000_000 + $0.components.seconds * 1000 }
+                == [
+                    99, 199, 399, 799, 999, 999,
+                ])
         let low = backoff.nextDelay(random: { 0 })
         #expect(low == .milliseconds(500))  // half the capped base
         backoff.reset()
@@ -83,7 +86,9 @@ import Testing
         bad.poolSize = 1
         try await RedisClient.withClient(configuration: bad) { client in
             let error = await redisError { try await client.command("PING") }
-            guard case .authenticationFailed = error else { Issue.record("\(String(describing: error))"); return }
+            guard case .authenticationFailed = error else {
+                Issue.record("\(String(describing: error))"); return
+            }
             #expect(!error!.description.contains("wrong"))
         }
         var none = good
@@ -97,7 +102,8 @@ import Testing
     @Test func aclUserAuthenticates() async throws {
         let server = try RedisServerProcess(password: "admin")
         defer { server.stopAndRemove() }
-        _ = try await RedisClient.withClient(configuration: try RedisConfiguration(url: server.url)) { admin in
+        _ = try await RedisClient.withClient(configuration: try RedisConfiguration(url: server.url)) {
+            admin in
             try await admin.command("ACL", "SETUSER", "gateway", "on", ">gw-pass", "~fed:*", "&*", "+@all")
         }
         let config = try RedisConfiguration(url: "redis://gateway:gw-pass@127.0.0.1:\(server.port)")

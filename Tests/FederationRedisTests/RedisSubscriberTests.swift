@@ -30,11 +30,16 @@ func waitFor(
                 _ = await waitFor(&events) { $0 == .subscribed }
                 #expect(subscriber.isConnected)
                 let binary: [UInt8] = [0, 0xFF, 0x0A, 0x0D]
-                try await client.command(RedisCommand(arguments: [Array("PUBLISH".utf8), Array("\(ns):a".utf8), binary]))
+                try await client.command(
+                    RedisCommand(arguments: [Array("PUBLISH".utf8), Array("\(ns):a".utf8), binary]))
                 try await client.command("PUBLISH", "\(ns):p:x", "hello")
-                let seen = await waitFor(&events) { if case .message(_, _, .some) = $0 { true } else { false } }
+                let seen = await waitFor(&events) {
+                    if case .message(_, _, .some) = $0 { true } else { false }
+                }
                 #expect(seen.contains(.message(channel: "\(ns):a", payload: binary, pattern: nil)))
-                #expect(seen.contains(.message(channel: "\(ns):p:x", payload: Array("hello".utf8), pattern: "\(ns):p:*")))
+                #expect(
+                    seen.contains(
+                        .message(channel: "\(ns):p:x", payload: Array("hello".utf8), pattern: "\(ns):p:*")))
             }
         }
     }

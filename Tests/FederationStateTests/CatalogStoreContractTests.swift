@@ -15,7 +15,8 @@ import Testing
                 (node("gpu-1"), "bge/large:v1.5", [.embed, .custom("rerank")]),
             ]
             for (index, (info, model, capabilities)) in ops.enumerated() {
-                let version = try await stores.catalog.register(node: info, model: model, capabilities: capabilities)
+                let version = try await stores.catalog.register(
+                    node: info, model: model, capabilities: capabilities)
                 #expect(version == UInt64(index + 1))
                 reference.register(node: info, model: model, capabilities: capabilities)
             }
@@ -38,10 +39,14 @@ import Testing
             moved.labels = [:]
             try await stores.catalog.register(node: moved, model: "m", capabilities: [.embed])
             #expect(try await stores.catalog.deployments(for: .generate).isEmpty)
-            #expect(try await stores.catalog.deployments(for: .embed) == [Deployment(model: "m", node: "n1", capabilities: [.embed])])
+            #expect(
+                try await stores.catalog.deployments(for: .embed) == [
+                    Deployment(model: "m", node: "n1", capabilities: [.embed])
+                ])
             let loaded = try await stores.catalog.loadCatalog().value
             #expect(loaded.nodes["n1"] == moved)
-            #expect(loaded.models["m"]?.capabilities == [.code, .embed, .generate])  // merged, as CatalogState does
+            // merged, as CatalogState does
+            #expect(loaded.models["m"]?.capabilities == [.code, .embed, .generate])
         }
     }
 
@@ -85,7 +90,8 @@ import Testing
     func findByCapabilityIsSortedAndExact(backend: Backend) async throws {
         try await Stores.with(backend) { (stores: Stores) async throws -> Void in
             try await stores.catalog.register(node: node("z"), model: "m", capabilities: [.generate])
-            try await stores.catalog.register(node: node("a"), model: "m", capabilities: [.generate, .custom("x")])
+            try await stores.catalog.register(
+                node: node("a"), model: "m", capabilities: [.generate, .custom("x")])
             try await stores.catalog.register(node: node("a"), model: "b", capabilities: [.generate])
             let found = try await stores.catalog.deployments(for: .generate)
             #expect(found.map { "\($0.model)|\($0.node)" } == ["b|a", "m|a", "m|z"])
@@ -103,7 +109,8 @@ import Testing
                 try await stores.catalog.register(node: bad, model: "m", capabilities: [.generate])
             }
             await #expect(throws: FederationError.self) {
-                try await stores.catalog.register(node: node("has space"), model: "m", capabilities: [.generate])
+                try await stores.catalog.register(
+                    node: node("has space"), model: "m", capabilities: [.generate])
             }
             await #expect(throws: FederationError.self) {
                 try await stores.catalog.register(node: node("ok"), model: "bad model", capabilities: [])
@@ -153,9 +160,11 @@ import Testing
                 while events.count < 5, let change = await iterator.next() {
                     if case .event(let event) = change { events.append(event) }
                 }
-                #expect(events.map { "\($0.family):\($0.version):\($0.kind)" } == [
-                    "catalog:1:register", "catalog:2:model", "catalog:3:deregister", "health:1:health", "policy:1:policy",
-                ])
+                #expect(
+                    events.map { "\($0.family):\($0.version):\($0.kind)" } == [
+                        "catalog:1:register", "catalog:2:model", "catalog:3:deregister", "health:1:health",
+                        "policy:1:policy",
+                    ])
                 #expect(events[0].node == "n1" && events[0].model == "m" && (events[0].at ?? 0) > 0)
             }
         }

@@ -25,7 +25,8 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
             try await catalog.register(node: node("pre"), model: "m", capabilities: [.generate])
             // the backstop is long: only events (and the initial load) can explain what the view sees
             let view = FederationView(
-                redis: client, keys: keys, configuration: .init(backstopInterval: .seconds(60), inFlightInterval: nil))
+                redis: client, keys: keys,
+                configuration: .init(backstopInterval: .seconds(60), inFlightInterval: nil))
             try await running([view]) {
                 #expect(await view.waitUntil { $0.catalog.nodes["pre"] != nil })
                 #expect(await view.waitUntil { _ in view.status.connected })
@@ -35,7 +36,9 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
                 var document = RoutingPolicyDocument()
                 document.strategy = .roundRobin
                 try await policy.putPolicy(document)
-                #expect(await view.waitUntil { $0.versions == SnapshotVersions(catalog: 2, health: 2, policy: 1) })
+                #expect(
+                    await view.waitUntil { $0.versions == SnapshotVersions(catalog: 2, health: 2, policy: 1) }
+                )
                 let snapshot = view.snapshot
                 #expect(snapshot.candidates(for: .code).map(\.id) == ["n1"])
                 #expect(snapshot.candidates(for: .generate).first { $0.id == "n1" }?.healthState == .healthy)
@@ -82,9 +85,11 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
                 // a writer that "forgets" to publish: hashes and version only
                 try await client.transaction([
                     RedisCommand("HSET", keys.health("silent"), "state", "unhealthy", "reason", "no events"),
-                    RedisCommand("SADD", keys.healthIndex, "silent"), RedisCommand("INCR", keys.version(.health)),
+                    RedisCommand("SADD", keys.healthIndex, "silent"),
+                    RedisCommand("INCR", keys.version(.health)),
                 ])
-                #expect(await view.waitUntil(timeout: .seconds(5)) { $0.health["silent"]?.state == .unhealthy })
+                #expect(
+                    await view.waitUntil(timeout: .seconds(5)) { $0.health["silent"]?.state == .unhealthy })
                 #expect(view.snapshot.versions.health == 1)
             }
         }
@@ -94,7 +99,8 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
         let keys = FederationKeys(namespace: uniqueNamespace())
         try await RedisClient.withClient(configuration: server.configuration()) { client in
             let view = FederationView(
-                redis: client, keys: keys, configuration: .init(backstopInterval: .seconds(60), inFlightInterval: nil))
+                redis: client, keys: keys,
+                configuration: .init(backstopInterval: .seconds(60), inFlightInterval: nil))
             try await running([view]) {
                 #expect(await view.waitUntil { _ in view.status.connected })
                 var rng = SplitMix(seed: 3)
@@ -102,7 +108,8 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
                     Array("not json".utf8), Array("{".utf8), Array("null".utf8), Array("[]".utf8),
                     Array(#"{"family":"catalog","version":"seven","kind":"register"}"#.utf8),
                     Array(#"{"family":"catalog","version":-4,"kind":"register"}"#.utf8),
-                    Array(#"{"family":"policy","version":5,"kind":"policy"}"#.utf8),  // wrong channel for the family
+                    // a policy event: valid only on the policy channel
+                    Array(#"{"family":"policy","version":5,"kind":"policy"}"#.utf8),
                     Array(#"{"family":"catalog","version":1,"kind":"x","node":"\u0000evil node"}"#.utf8),
                     Array(repeating: UInt8(ascii: "x"), count: 2 << 20),  // 2 MiB
                     (0..<512).map { _ in UInt8(truncatingIfNeeded: rng.next()) },  // binary garbage
@@ -112,7 +119,9 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
                     for payload in hostile {
                         if family == .policy && payload == hostile[6] { continue }  // valid there
                         try await client.command(
-                            RedisCommand(arguments: [Array("PUBLISH".utf8), Array(keys.events(family).utf8), payload]))
+                            RedisCommand(arguments: [
+                                Array("PUBLISH".utf8), Array(keys.events(family).utf8), payload,
+                            ]))
                         published += 1
                     }
                 }
@@ -121,7 +130,8 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
                 #expect(await view.waitUntil { _ in view.status.malformedMessages == published })
                 // a well-formed event about a node nobody knows: harmless (it only causes a reload)
                 try await client.command(
-                    "PUBLISH", keys.events(.health), #"{"family":"health","version":999,"kind":"health","node":"ghost"}"#)
+                    "PUBLISH", keys.events(.health),
+                    #"{"family":"health","version":999,"kind":"health","node":"ghost"}"#)
                 // and the view still follows real writes
                 try await RedisCatalogStore(client: client, keys: keys).register(
                     node: node("after"), model: "m", capabilities: [.embed])
@@ -135,7 +145,8 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
     @Test func invalidStoredRecordsAreSkippedAndCounted() async throws {
         let keys = FederationKeys(namespace: uniqueNamespace())
         try await RedisClient.withClient(configuration: server.configuration()) { client in
-            try await RedisHealthStore(client: client, keys: keys).putHealth(NodeHealth(node: "good", state: .healthy))
+            try await RedisHealthStore(client: client, keys: keys).putHealth(
+                NodeHealth(node: "good", state: .healthy))
             try await client.command("HSET", keys.health("bad"), "state", "sparkling")
             try await client.command("SADD", keys.healthIndex, "bad")
             let view = FederationView(redis: client, keys: keys, configuration: .init(inFlightInterval: nil))
@@ -168,7 +179,8 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
         let catalog = InMemoryCatalogStore(bus: bus)
         let health = InMemoryHealthStore(bus: bus)
         let view = FederationView(
-            catalog: catalog, health: health, policy: InMemoryPolicyStore(bus: bus), gateways: InMemoryGatewayStore(),
+            catalog: catalog, health: health, policy: InMemoryPolicyStore(bus: bus),
+            gateways: InMemoryGatewayStore(),
             changes: bus, configuration: .init(backstopInterval: .seconds(60)))
         try await running([view]) {
             #expect(await view.waitUntil { _ in view.status.connected })
@@ -187,7 +199,8 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
         try await RedisClient.withClient(configuration: server.configuration()) { client in
             let catalog = RedisCatalogStore(client: client, keys: keys)
             let view = FederationView(
-                redis: client, keys: keys, configuration: .init(backstopInterval: .seconds(60), inFlightInterval: nil))
+                redis: client, keys: keys,
+                configuration: .init(backstopInterval: .seconds(60), inFlightInterval: nil))
             try await running([view]) {
                 try await catalog.register(node: node("before"), model: "m", capabilities: [.generate])
                 #expect(await view.waitUntil { $0.catalog.nodes["before"] != nil })
@@ -200,7 +213,8 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
                 try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) { writer in
                     try await writer.transaction([
                         RedisCommand("HSET", keys.health("during"), "state", "degraded"),
-                        RedisCommand("SADD", keys.healthIndex, "during"), RedisCommand("INCR", keys.version(.health)),
+                        RedisCommand("SADD", keys.healthIndex, "during"),
+                        RedisCommand("INCR", keys.version(.health)),
                     ])
                 }
                 #expect(await view.waitUntil { $0.health["during"]?.state == .degraded })

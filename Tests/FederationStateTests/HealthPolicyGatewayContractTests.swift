@@ -4,12 +4,15 @@ import Testing
 
 @Suite struct HealthStoreContractTests {
     static let sample = NodeHealth(
-        node: "gpu-1", state: .degraded, latencyP50Ms: 45.5, latencyP99Ms: 1450.25, throughput: 812.5, queueDepth: 3,
-        gpuUtilization: 0.82, consecutiveSuccesses: 0, consecutiveFailures: 1, totalSuccesses: 1200, totalFailures: 7,
+        node: "gpu-1", state: .degraded, latencyP50Ms: 45.5, latencyP99Ms: 1450.25, throughput: 812.5,
+        queueDepth: 3,
+        gpuUtilization: 0.82, consecutiveSuccesses: 0, consecutiveFailures: 1, totalSuccesses: 1200,
+        totalFailures: 7,
         lastCheck: Timestamp(milliseconds: 1_700_000_000_123), reason: "slow success 1450 ms")
     static let circuit = CircuitRecord(
         node: "gpu-1", state: .open, consecutiveFailures: 5, halfOpenSuccesses: 0, halfOpenProbesInFlight: 0,
-        openedAt: Timestamp(milliseconds: 1_700_000_000_000), openUntil: Timestamp(milliseconds: 1_700_000_030_000), trips: 2)
+        openedAt: Timestamp(milliseconds: 1_700_000_000_000),
+        openUntil: Timestamp(milliseconds: 1_700_000_030_000), trips: 2)
 
     @Test(arguments: Backend.allCases)
     func healthAndCircuitRoundTrip(backend: Backend) async throws {
@@ -75,8 +78,10 @@ import Testing
     func heartbeatsExpireAfterTheTTL(backend: Backend) async throws {
         try await Stores.with(backend, heartbeatTTL: .seconds(10)) { (stores: Stores) async throws -> Void in
             let now = Timestamp(milliseconds: 1_800_000_000_000)
-            try await stores.gateways.heartbeat(GatewayHeartbeat(id: "gw-b", at: now, info: ["address": "10.0.0.2:8080"]))
-            try await stores.gateways.heartbeat(GatewayHeartbeat(id: "gw-a", at: now.advanced(by: .seconds(-20))))
+            try await stores.gateways.heartbeat(
+                GatewayHeartbeat(id: "gw-b", at: now, info: ["address": "10.0.0.2:8080"]))
+            try await stores.gateways.heartbeat(
+                GatewayHeartbeat(id: "gw-a", at: now.advanced(by: .seconds(-20))))
             let live = try await stores.gateways.liveGateways(now: now)
             #expect(live == [GatewayHeartbeat(id: "gw-b", at: now, info: ["address": "10.0.0.2:8080"])])
             #expect(try await stores.gateways.liveGateways(now: now.advanced(by: .seconds(11))).isEmpty)
@@ -87,7 +92,9 @@ import Testing
     func inFlightSumsOverLiveGateways(backend: Backend) async throws {
         try await Stores.with(backend) { (stores: Stores) async throws -> Void in
             let now = Timestamp(milliseconds: 1_800_000_000_000)
-            for id in ["gw-1", "gw-2"] { try await stores.gateways.heartbeat(GatewayHeartbeat(id: id, at: now)) }
+            for id in ["gw-1", "gw-2"] {
+                try await stores.gateways.heartbeat(GatewayHeartbeat(id: id, at: now))
+            }
             #expect(try await stores.gateways.adjustInFlight(gateway: "gw-1", node: "n1", by: 2) == 2)
             #expect(try await stores.gateways.adjustInFlight(gateway: "gw-2", node: "n1", by: 3) == 3)
             #expect(try await stores.gateways.adjustInFlight(gateway: "gw-2", node: "n1", by: -1) == 2)
@@ -102,7 +109,10 @@ import Testing
         try await Stores.with(backend) { (stores: Stores) async throws -> Void in
             try await stores.gateways.incrementStats(["requests_total": 3, "tokens_total": 120])
             try await stores.gateways.incrementStats(["requests_total": 2, "failures_total": 1])
-            #expect(try await stores.gateways.stats() == ["requests_total": 5, "tokens_total": 120, "failures_total": 1])
+            #expect(
+                try await stores.gateways.stats() == [
+                    "requests_total": 5, "tokens_total": 120, "failures_total": 1,
+                ])
         }
     }
 }

@@ -10,13 +10,15 @@ import Testing
         #expect(
             report
                 == HealthReport(
-                    node: "us-west-gpu-01", ok: false, latencyMs: 45.5, tokens: 128, status: 503, queueDepth: 3,
+                    node: "us-west-gpu-01", ok: false, latencyMs: 45.5, tokens: 128, status: 503,
+                    queueDepth: 3,
                     gpuUtilization: 0.82, source: "gateway-1", at: 1_700_000_000_000))
         #expect(try HealthReport.parse(report.encoded()) == report)
     }
 
     @Test func minimalReportAndUnknownFieldsAreAccepted() throws {
-        let report = try HealthReport.parse(#"{"node":"us-west-gpu-01","ok":true,"latency_ms":45,"extra":[1,2]}"#)
+        let report = try HealthReport.parse(
+            #"{"node":"us-west-gpu-01","ok":true,"latency_ms":45,"extra":[1,2]}"#)
         #expect(report == HealthReport(node: "us-west-gpu-01", ok: true, latencyMs: 45))
     }
 
@@ -53,7 +55,9 @@ import Testing
             let garbage = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             #expect(throws: FederationError.self) { try HealthReport.parse(garbage) }
         }
-        let huge = Array(#"{"node":"n","ok":true,"source":""#.utf8) + Array(repeating: UInt8(ascii: "a"), count: 1 << 20)
+        let huge =
+            Array(#"{"node":"n","ok":true,"source":""#.utf8)
+            + Array(repeating: UInt8(ascii: "a"), count: 1 << 20)
             + Array(#""}"#.utf8)
         do {
             _ = try HealthReport.parse(huge)
@@ -73,9 +77,12 @@ import Testing
     @Test(arguments: [
         #"{"family":"health","version":"7","kind":"x"}"#, #"{"family":"health","version":-1,"kind":"x"}"#,
         #"{"family":"health","version":0,"kind":"x"}"#, #"{"family":"weather","version":1,"kind":"x"}"#,
-        #"{"family":"health","version":1,"kind":"x","node":"a b"}"#, #"{"version":1}"#, "null", "{", "\u{0}\u{1}",
+        #"{"family":"health","version":1,"kind":"x","node":"a b"}"#, #"{"version":1}"#, "null", "{",
+        "\u{0}\u{1}",
     ])
     func rejectsMalformedEvents(payload: String) {
-        #expect(throws: FederationError.self) { try FederationEvent.parse(Array(payload.utf8), channel: .health) }
+        #expect(throws: FederationError.self) {
+            try FederationEvent.parse(Array(payload.utf8), channel: .health)
+        }
     }
 }

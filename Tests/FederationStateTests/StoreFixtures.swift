@@ -31,7 +31,8 @@ struct Stores: Sendable {
             return try await body(
                 Stores(
                     catalog: InMemoryCatalogStore(bus: bus), health: InMemoryHealthStore(bus: bus),
-                    policy: InMemoryPolicyStore(bus: bus), gateways: InMemoryGatewayStore(heartbeatTTL: heartbeatTTL),
+                    policy: InMemoryPolicyStore(bus: bus),
+                    gateways: InMemoryGatewayStore(heartbeatTTL: heartbeatTTL),
                     feed: bus, keys: keys, client: nil))
         case .redis:
             let server = RedisServerProcess.shared
