@@ -107,8 +107,11 @@ import Testing
         let config = server.configuration(poolSize: 1, commandTimeout: .milliseconds(200))
         try await RedisClient.withClient(configuration: config) { client in
             try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) { other in
-                async let sleeping = other.send(RedisCommand("DEBUG", "SLEEP", "0.6"))
-                try await Task.sleep(for: .milliseconds(50))
+                // both connected first, so only the server's sleep can delay the PING
+                try await client.command("PING")
+                try await other.command("PING")
+                async let sleeping = other.send(RedisCommand("DEBUG", "SLEEP", "1"))
+                try await Task.sleep(for: .milliseconds(150))
                 let error = await redisError { try await client.command("PING") }
                 if case .timeout(let command, _) = error {
                     #expect(command == "PING")
@@ -119,7 +122,7 @@ import Testing
                 _ = try await sleeping
             }
             // the next command reconnects once the backoff allows
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(300))
             #expect(try await client.command("PING") == .status("PONG"))
         }
     }
