@@ -3,7 +3,9 @@ import Synchronization
 
 /// A small pool of Redis connections, each owned by its own thread, usable from async code.
 ///
-/// Blocking hiredis calls run on the pool's threads, never on Swift's cooperative pool. A failed
+/// Blocking hiredis calls run on the pool's threads, never on Swift's cooperative pool. Commands
+/// that callers send concurrently to one connection are written and read as one pipeline
+/// (automatic pipelining); each caller still gets exactly its own replies. A failed
 /// connection is replaced on the next command, with capped exponential backoff and jitter between
 /// attempts (commands fail fast with ``RedisError/reconnecting(endpoint:retryIn:lastError:)``
 /// meanwhile). Commands are not retried automatically: the caller knows whether one is idempotent.
@@ -81,20 +83,14 @@ public final class RedisClient: Sendable {
 
     /// Sends one command and returns the reply as is (error replies included).
     public func send(_ command: RedisCommand) async throws(RedisError) -> RedisValue {
-        try await worker().run { connection throws(RedisError) in
-            try connection.ensureConnected()
-            return try connection.execute(command)
-        }
+        try await worker().pipeline([command])[0]
     }
 
     /// Sends all commands in one write and reads all replies: one round trip. Replies come back in
     /// order; error replies are values in the array, not thrown. Not atomic (see ``transaction(_:)``).
     public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisValue] {
         if commands.isEmpty { return [] }
-        return try await worker().run { connection throws(RedisError) in
-            try connection.ensureConnected()
-            return try connection.pipeline(commands)
-        }
+        return try await worker().pipeline(commands)
     }
 
     /// Runs the commands atomically in `MULTI`/`EXEC`, in one round trip, and returns `EXEC`'s

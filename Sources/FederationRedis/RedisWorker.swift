@@ -10,7 +10,18 @@ import Synchronization
 /// queue for a while (`spin`) before sleeping; measured on this 2-core host that did not pay off
 /// (the spinning thread takes the core the caller or Redis needs), so the default is zero.
 final class RedisWorker: Sendable {
-    typealias Job = @Sendable (RedisConnection) -> Void
+    typealias Reply = CheckedContinuation<Result<[RedisValue], RedisError>, Never>
+
+    enum Job: Sendable {
+        /// Any work with the connection (scripts with NOSCRIPT handling).
+        case closure(@Sendable (RedisConnection) -> Void)
+        /// Commands whose replies go back as one array. Consecutive queued `commands` jobs are
+        /// written together and read together: concurrent callers are pipelined automatically.
+        case commands([RedisCommand], Reply)
+    }
+
+    /// The most commands one automatic batch combines.
+    static let batchLimit = 1024
 
     private struct Queue {
         var jobs: [Job] = []
@@ -19,20 +30,30 @@ final class RedisWorker: Sendable {
         /// The thread waits on `wakeup`; the next submit must signal it.
         var sleeping = false
 
-        mutating func pop() -> Job? {
+        /// The next job, or — when it is `commands` — every directly following `commands` job too.
+        mutating func pop() -> [Job]? {
             guard head < jobs.count else { return nil }
-            let job = jobs[head]
+            var taken = [jobs[head]]
             head += 1
+            if var count = taken[0].commandCount {
+                while head < jobs.count, let more = jobs[head].commandCount,
+                    count + more <= RedisWorker.batchLimit
+                {
+                    taken.append(jobs[head])
+                    head += 1
+                    count += more
+                }
+            }
             if head > 64 && head * 2 > jobs.count {
                 jobs.removeFirst(head)
                 head = 0
             }
-            return job
+            return taken
         }
     }
 
     private enum Next {
-        case run(Job)
+        case run([Job])
         case stop
         case sleep
         case empty
@@ -74,9 +95,9 @@ final class RedisWorker: Sendable {
         while true {
             let maySleep = ContinuousClock.now >= spinUntil
             switch next(maySleep: maySleep) {
-            case .run(let job):
-                job(connection)
-                pending.subtract(1, ordering: .relaxed)
+            case .run(let jobs):
+                execute(jobs, on: connection)
+                pending.subtract(jobs.count, ordering: .relaxed)
                 spinUntil = ContinuousClock.now + spin
             case .stop:
                 return
@@ -88,24 +109,61 @@ final class RedisWorker: Sendable {
         }
     }
 
+    private func execute(_ jobs: [Job], on connection: RedisConnection) {
+        if jobs.count == 1, case .closure(let body) = jobs[0] {
+            body(connection)
+            return
+        }
+        var commands: [RedisCommand] = []
+        var replies: [(Int, Reply)] = []
+        for job in jobs {
+            guard case .commands(let batch, let reply) = job else { continue }
+            commands.append(contentsOf: batch)
+            replies.append((batch.count, reply))
+        }
+        do throws(RedisError) {
+            try connection.ensureConnected()
+            let values = try connection.pipeline(commands)
+            var start = 0
+            for (count, reply) in replies {
+                reply.resume(returning: .success(Array(values[start..<start + count])))
+                start += count
+            }
+        } catch {
+            for (_, reply) in replies { reply.resume(returning: .failure(error)) }
+        }
+    }
+
+    /// Sends `commands` (connecting first when needed) and returns their replies; batched with
+    /// other callers' commands queued at the same time.
+    func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisValue] {
+        let result: Result<[RedisValue], RedisError> = await withCheckedContinuation { continuation in
+            if !submit(.commands(commands, continuation)) {
+                continuation.resume(returning: .failure(.closed))
+            }
+        }
+        return try result.get()
+    }
+
     /// Runs `body` with the connection on the worker's thread and returns its result.
     func run<T: Sendable>(
         _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T
     ) async throws(RedisError) -> T {
         let result: Result<T, RedisError> = await withCheckedContinuation { continuation in
-            let accepted = submit { connection in
-                do throws(RedisError) {
-                    continuation.resume(returning: .success(try body(connection)))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
+            let accepted = submit(
+                .closure { connection in
+                    do throws(RedisError) {
+                        continuation.resume(returning: .success(try body(connection)))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                })
             if !accepted { continuation.resume(returning: .failure(.closed)) }
         }
         return try result.get()
     }
 
-    private func submit(_ job: @escaping Job) -> Bool {
+    private func submit(_ job: Job) -> Bool {
         let (accepted, wake) = queue.withLock { queue in
             if queue.stopped { return (false, false) }
             queue.jobs.append(job)
@@ -144,5 +202,13 @@ final class RedisWorker: Sendable {
             }
             thread.start()
         }
+    }
+}
+
+extension RedisWorker.Job {
+    /// The number of commands of a `commands` job; nil for a closure.
+    fileprivate var commandCount: Int? {
+        if case .commands(let commands, _) = self { return commands.count }
+        return nil
     }
 }

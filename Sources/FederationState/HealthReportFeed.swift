@@ -33,7 +33,8 @@ public struct HealthReportFeed: Sendable {
 
     /// Subscribes, runs `body` with the parsed messages, unsubscribes when `body` returns.
     public func withReports<T: Sendable>(
-        isolation: isolated (any Actor)? = #isolation, _ body: (AsyncStream<HealthReportMessage>) async throws -> T
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (AsyncStream<HealthReportMessage>) async throws -> T
     ) async throws -> T {
         try await RedisSubscriber.withSubscriber(
             configuration: configuration, channels: [keys.healthReports], logger: logger
@@ -52,9 +53,11 @@ public struct HealthReportFeed: Sendable {
     }
 
     /// Publishes a report (for gateways, nodes and tools).
-    public static func publish(_ report: HealthReport, client: RedisClient, keys: FederationKeys) async throws {
+    public static func publish(_ report: HealthReport, client: RedisClient, keys: FederationKeys) async throws
+    {
         try await client.command(
-            RedisCommand(arguments: [Array("PUBLISH".utf8), Array(keys.healthReports.utf8), report.encoded()]))
+            RedisCommand(arguments: [Array("PUBLISH".utf8), Array(keys.healthReports.utf8), report.encoded()])
+        )
     }
 
     static func message(from event: RedisSubscriberEvent) -> HealthReportMessage {

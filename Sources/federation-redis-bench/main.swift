@@ -50,6 +50,24 @@ try await RedisClient.withClient(configuration: server.configuration(poolSize: 1
         let rate = Double(done) / (ContinuousClock.now - start).seconds
         print(String(format: "HSET pipelined -P %4d (1 connection):       %10.0f commands/s", depth, rate))
     }
+    // 50 concurrent callers, each awaiting one HSET at a time, on the default pool (2 connections):
+    // automatic pipelining batches what they send at the same moment.
+    try await RedisClient.withClient(configuration: server.configuration(poolSize: 2)) { pool in
+        start = ContinuousClock.now
+        let perTask = min(commands, 100_000) / 50
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<50 {
+                group.addTask {
+                    for i in 0..<perTask { try await pool.command("HSET", "bench:auto", "f\(task)", "\(i)") }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let rate = Double(perTask * 50) / (ContinuousClock.now - start).seconds
+        print(
+            String(
+                format: "HSET 50 concurrent callers (2 connections, auto-pipelined): %7.0f commands/s", rate))
+    }
     // Several connections in parallel, as redis-benchmark uses 50 clients.
     try await RedisClient.withClient(configuration: server.configuration(poolSize: 4)) { pool in
         let batch = (0..<16).map { RedisCommand("HSET", "bench:pool", "f\($0)", "value") }

@@ -53,6 +53,29 @@ import Testing
         }
     }
 
+    @Test func concurrentCallersEachGetTheirOwnReplies() async throws {
+        // one connection: concurrent commands are batched into shared pipelines
+        try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<300 {
+                    group.addTask {
+                        let key = "\(ns):c\(index)"
+                        if index % 10 == 0 {  // error replies stay with their caller
+                            let reply = try await client.send(RedisCommand("HGET", "\(ns):nokey", "a", "b"))
+                            #expect(reply.errorMessage != nil)
+                        }
+                        let replies = try await client.pipeline([
+                            RedisCommand("SET", key, "v\(index)"), RedisCommand("GET", key),
+                        ])
+                        #expect(replies == [.status("OK"), .string("v\(index)")])
+                        #expect(try await client.command("GET", key) == .string("v\(index)"))
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test func transactionIsAtomicAndReportsQueueErrors() async throws {
         try await RedisClient.withClient(configuration: server.configuration()) { client in
             let results = try await client.transaction([
