@@ -83,13 +83,27 @@ public final class RedisClient: Sendable {
 
     /// Sends one command and returns the reply as is (error replies included).
     public func send(_ command: RedisCommand) async throws(RedisError) -> RedisValue {
-        try await worker().pipeline([command])[0]
+        try Self.checkPoolable([command])
+        return try await worker().pipeline([command])[0]
+    }
+
+    /// Commands that change connection state would leak into the next caller's commands.
+    static let connectionStateCommands: Set<String> = [
+        "SELECT", "AUTH", "HELLO", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "RESET", "QUIT",
+        "WATCH",
+    ]
+
+    static func checkPoolable(_ commands: [RedisCommand]) throws(RedisError) {
+        for command in commands where connectionStateCommands.contains(command.name) {
+            throw .unsupportedCommand(command.name)
+        }
     }
 
     /// Sends all commands in one write and reads all replies: one round trip. Replies come back in
     /// order; error replies are values in the array, not thrown. Not atomic (see ``transaction(_:)``).
     public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisValue] {
         if commands.isEmpty { return [] }
+        try Self.checkPoolable(commands)
         return try await worker().pipeline(commands)
     }
 

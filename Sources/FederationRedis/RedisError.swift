@@ -16,6 +16,9 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case transactionFailed(String)
     /// A reply did not have the shape the caller expected.
     case unexpectedReply(command: String, reply: String)
+    /// A command that would change a pooled connection's state for its next users (SELECT, AUTH,
+    /// SUBSCRIBE…); set the database and credentials in ``RedisConfiguration``, use ``RedisSubscriber``.
+    case unsupportedCommand(String)
     /// The client or subscriber was shut down.
     case closed
 
@@ -38,6 +41,9 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
             "Redis transaction failed: \(detail)"
         case .unexpectedReply(let command, let reply):
             "unexpected reply to \(command): \(reply)"
+        case .unsupportedCommand(let name):
+            "\(name) is not allowed on a pooled connection; configure the database and credentials in "
+                + "RedisConfiguration and use RedisSubscriber for pub/sub"
         case .closed:
             "the Redis client was shut down"
         }

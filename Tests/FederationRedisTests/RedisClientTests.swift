@@ -117,9 +117,12 @@ import Testing
         try await RedisClient.withClient(configuration: server.configuration()) {
             (client: RedisClient) async throws -> Void in
             #expect(try await client.command("GET", "\(ns):db") == .null)
-            #expect(
-                try await client.pipeline([RedisCommand("SELECT", "3"), RedisCommand("GET", "\(ns):db")])[1]
-                    == .string("three"))
+            let error = await redisError { _ = try await client.pipeline([RedisCommand("SELECT", "3")]) }
+            #expect(error == .unsupportedCommand("SELECT"))
+        }
+        try await RedisClient.withClient(configuration: try RedisConfiguration(url: server.url + "/3")) {
+            (client: RedisClient) async throws -> Void in
+            #expect(try await client.command("GET", "\(ns):db") == .string("three"))
         }
     }
 
