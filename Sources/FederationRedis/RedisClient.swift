@@ -145,14 +145,16 @@ public final class RedisClient: Sendable {
         let logger = self.logger
         let reply = try await worker().run { connection throws(RedisError) in
             try connection.ensureConnected()
-            let first = try connection.execute(evalsha)
-            guard let message = first.errorMessage, message.hasPrefix("NOSCRIPT") else { return first }
-            logger.debug("loading Lua script", metadata: ["sha1": "\(script.sha1)"])
-            let load = try connection.execute(script.loadCommand)
-            if let loadError = load.errorMessage {
-                return .error("SCRIPT LOAD failed: \(loadError)")
+            var reply = try connection.execute(evalsha)
+            // Load on NOSCRIPT; retried because another client may flush scripts in between.
+            for _ in 0..<3 {
+                guard let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") else { return reply }
+                logger.debug("loading Lua script", metadata: ["sha1": "\(script.sha1)"])
+                let load = try connection.execute(script.loadCommand)
+                if let loadError = load.errorMessage { return .error("SCRIPT LOAD failed: \(loadError)") }
+                reply = try connection.execute(evalsha)
             }
-            return try connection.execute(evalsha)
+            return reply
         }
         if let message = reply.errorMessage {
             throw .server(command: "EVALSHA \(script.sha1.prefix(12))", message: message)

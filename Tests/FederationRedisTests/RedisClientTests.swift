@@ -95,6 +95,9 @@ import Testing
     }
 
     @Test func evalshaLoadsScriptOnNoscript() async throws {
+        // SCRIPT FLUSH affects every client of a server: use one of our own
+        let server = try RedisServerProcess()
+        defer { server.stopAndRemove() }
         try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) { client in
             let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
             let loaded = try await client.command("SCRIPT", "LOAD", script.source)
