@@ -7,7 +7,12 @@ extension FederationView {
     /// Loads everything, then keeps the snapshot current until cancelled or the service group
     /// shuts down gracefully. Load failures never end it: the last snapshot stays and the
     /// backstop retries.
+    ///
+    /// A view runs once: a second call throws.
     public func run() async throws {
+        guard !started.exchange(true, ordering: .relaxed) else {
+            throw FederationError.internal("FederationView.run() was called twice; a view runs once")
+        }
         await load(Set(Part.allCases), full: true)
         do {
             try await loops()
@@ -82,6 +87,7 @@ extension FederationView {
                 $0.connected = true
                 $0.resyncs += 1
             }
+            seenEvents.withLock { $0 = [:] }  // Redis may have restarted with lower versions
             logger.info("change feed reconnected; re-syncing from Redis")
             requestSync()
         case .disconnected(let reason):

@@ -91,6 +91,7 @@ public final class FederationView: Service, Sendable {
     let pending = Mutex(Set<Part>())
     /// Highest event version seen per family (for gap detection).
     let seenEvents = Mutex([FederationFamily: UInt64]())
+    let started = Atomic<Bool>(false)
     let wakeups: AsyncStream<Void>
     let wake: AsyncStream<Void>.Continuation
 
