@@ -16,7 +16,7 @@ extension FederationView {
         await load(Set(Part.allCases), full: true)
         do {
             try await loops()
-        } catch where error is CancellationError || Task.isCancelled {
+        } catch  where error is CancellationError || Task.isCancelled {
             // shut down: the snapshot stays readable
         }
     }

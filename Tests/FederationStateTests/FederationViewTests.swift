@@ -225,4 +225,31 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
             }
         }
     }
+
+    @Test func followsARedisThatLostItsDataAndRestartedVersionsFromOne() async throws {
+        let server = try RedisServerProcess(persistent: false)
+        defer { server.stopAndRemove() }
+        let keys = FederationKeys(namespace: "fed")
+        try await RedisClient.withClient(configuration: server.configuration()) { client in
+            let catalog = RedisCatalogStore(client: client, keys: keys)
+            let view = FederationView(
+                redis: client, keys: keys,
+                configuration: .init(backstopInterval: .seconds(60), inFlightInterval: nil))
+            try await running([view]) {
+                for index in 0..<5 {
+                    try await catalog.register(
+                        node: node("old\(index)"), model: "m", capabilities: [.generate])
+                }
+                #expect(await view.waitUntil { $0.versions.catalog == 5 && view.status.connected })
+                server.kill()
+                try server.start()  // empty: no persistence
+                #expect(await view.waitUntil { $0.catalog.nodes.isEmpty && $0.versions.catalog == 0 })
+                try await catalog.register(node: node("new"), model: "m", capabilities: [.generate])
+                #expect(
+                    await view.waitUntil {
+                        $0.catalog.nodes.keys.sorted() == ["new"] && $0.versions.catalog == 1
+                    })
+            }
+        }
+    }
 }
