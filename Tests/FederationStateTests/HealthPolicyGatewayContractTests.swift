@@ -115,4 +115,17 @@ import Testing
                 ])
         }
     }
+
+    @Test func redisGatewayHashCarriesTheTTL() async throws {
+        try await Stores.with(.redis, heartbeatTTL: .seconds(10)) { (stores: Stores) async throws -> Void in
+            try await stores.gateways.heartbeat(GatewayHeartbeat(id: "gw-1", at: SystemClock().now()))
+            let ttl = try await stores.client!.command("PTTL", stores.keys.gateway("gw-1")).int ?? -1
+            #expect((9_000...10_000).contains(ttl))
+            try await stores.client!.command("PEXPIRE", stores.keys.gateway("gw-1"), "1")
+            try await Task.sleep(for: .milliseconds(20))
+            try await stores.gateways.adjustInFlight(gateway: "gw-1", node: "n1", by: 1)
+            let refreshed = try await stores.client!.command("PTTL", stores.keys.gateway("gw-1")).int ?? -1
+            #expect(refreshed > 9_000)  // an in-flight update never leaves a hash without expiry
+        }
+    }
 }
