@@ -58,18 +58,18 @@ public struct RedisCatalogStore: CatalogStore {
         else { throw RedisError.unexpectedReply(command: "loadCatalog", reply: reply.description) }
         var state = CatalogState()
         var problems: [String] = []
-        for (id, fields) in pairs(nodes) {
+        for (id, fields) in hashEntries(nodes) {
             do throws(FederationError) {
                 let node = try RecordEncoding.node(NodeId(id), from: fields)
                 state.nodes[node.id] = node
             } catch { problems.append(error.message) }
         }
-        for (id, fields) in pairs(models) {
+        for (id, fields) in hashEntries(models) {
             do throws(FederationError) {
                 state.models[ModelId(id)] = try RecordEncoding.model(ModelId(id), from: fields)
             } catch { problems.append(error.message) }
         }
-        for (model, byNode) in pairs(deployments) {
+        for (model, byNode) in hashEntries(deployments) {
             for (node, csv) in byNode {
                 guard let capabilities = RecordEncoding.capabilities(csv) else {
                     problems.append(
@@ -106,13 +106,14 @@ public struct RedisCatalogStore: CatalogStore {
     public func catalogVersion() async throws -> UInt64 {
         UInt64(max(0, try await client.command("GET", keys.version(.catalog)).int ?? 0))
     }
+}
 
-    /// `[id, HGETALL-reply, id, HGETALL-reply…]` as (id, fields) pairs; malformed entries are skipped.
-    private func pairs(_ flat: [RedisValue]) -> [(String, [String: String])] {
-        stride(from: 0, to: flat.count - 1, by: 2).compactMap { index in
-            guard let id = flat[index].string, let fields = flat[index + 1].hashFields else { return nil }
-            return (id, fields)
-        }
+/// `[id, HGETALL-reply, id, HGETALL-reply…]` (what the load scripts return) as (id, fields)
+/// pairs; malformed entries are skipped.
+func hashEntries(_ flat: [RedisValue]) -> [(String, [String: String])] {
+    stride(from: 0, to: flat.count - 1, by: 2).compactMap { index in
+        guard let id = flat[index].string, let fields = flat[index + 1].hashFields else { return nil }
+        return (id, fields)
     }
 }
 

@@ -75,8 +75,7 @@ public struct RedisHealthStore: HealthStore {
         else { throw RedisError.unexpectedReply(command: "loadHealth", reply: reply.description) }
         var table = HealthTable()
         var problems: [String] = []
-        for index in stride(from: 0, to: health.count - 1, by: 2) {
-            guard let id = health[index].string, let fields = health[index + 1].hashFields else { continue }
+        for (id, fields) in hashEntries(health) {
             do throws(FederationError) {
                 table.health[NodeId(id)] = try RecordEncoding.health(NodeId(id), from: fields)
             } catch { problems.append(error.message) }
