@@ -1,0 +1,164 @@
+import Logging
+import Synchronization
+
+/// A small pool of Redis connections, each owned by its own thread, usable from async code.
+///
+/// Blocking hiredis calls run on the pool's threads, never on Swift's cooperative pool. Commands
+/// that callers send concurrently to one connection are written and read as one pipeline
+/// (automatic pipelining); each caller still gets exactly its own replies. A failed
+/// connection is replaced on the next command, with capped exponential backoff and jitter between
+/// attempts (commands fail fast with ``RedisError/reconnecting(endpoint:retryIn:lastError:)``
+/// meanwhile). Commands are not retried automatically: the caller knows whether one is idempotent.
+public final class RedisClient: Sendable {
+    /// The configuration the pool was built with.
+    public let configuration: RedisConfiguration
+    private let workers: [RedisWorker]
+    private let nextWorker = Atomic<Int>(0)
+    private let logger: Logger
+
+    /// Starts `configuration.poolSize` connection threads; connections are opened lazily.
+    public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "federation.redis")) {
+        self.configuration = configuration
+        self.logger = logger
+        self.workers = (0..<max(1, configuration.poolSize)).map {
+            RedisWorker(configuration: configuration, name: "redis-\(configuration.endpoint)-\($0)")
+        }
+    }
+
+    deinit {
+        for worker in workers { worker.requestStop() }
+    }
+
+    /// Runs `body` with a client and closes it afterwards, also when `body` throws.
+    @discardableResult
+    public static func withClient<T: Sendable>(
+        configuration: RedisConfiguration, logger: Logger = Logger(label: "federation.redis"),
+        isolation: isolated (any Actor)? = #isolation, _ body: (RedisClient) async throws -> T
+    ) async throws -> T {
+        let client = RedisClient(configuration: configuration, logger: logger)
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    /// Finishes queued commands, then stops the threads and closes the connections.
+    public func close() async {
+        for worker in workers { await worker.shutdownWithoutBlockingThePool() }
+    }
+
+    private func worker() -> RedisWorker {
+        let start = nextWorker.add(1, ordering: .relaxed).newValue
+        var best = workers[start % workers.count]
+        var bestLoad = best.pending.load(ordering: .relaxed)
+        if bestLoad == 0 { return best }
+        for offset in 1..<workers.count {
+            let candidate = workers[(start + offset) % workers.count]
+            let load = candidate.pending.load(ordering: .relaxed)
+            if load < bestLoad {
+                best = candidate
+                bestLoad = load
+            }
+        }
+        return best
+    }
+
+    /// Sends one command; an error reply is thrown as ``RedisError/server(command:message:)``.
+    @discardableResult
+    public func command(_ command: RedisCommand) async throws(RedisError) -> RedisValue {
+        let reply = try await send(command)
+        if let message = reply.errorMessage { throw .server(command: command.description, message: message) }
+        return reply
+    }
+
+    /// Sends one text command, e.g. `try await client.command("HSET", key, "f", "v")`.
+    @discardableResult
+    public func command(_ arguments: String...) async throws(RedisError) -> RedisValue {
+        try await command(RedisCommand(arguments: arguments.map { Array($0.utf8) }))
+    }
+
+    /// Sends one command and returns the reply as is (error replies included).
+    public func send(_ command: RedisCommand) async throws(RedisError) -> RedisValue {
+        try Self.checkPoolable([command])
+        return try await worker().pipeline([command])[0]
+    }
+
+    /// Commands that change connection state would leak into the next caller's commands.
+    static let connectionStateCommands: Set<String> = [
+        "SELECT", "AUTH", "HELLO", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "RESET", "QUIT",
+        "WATCH",
+    ]
+
+    static func checkPoolable(_ commands: [RedisCommand]) throws(RedisError) {
+        for command in commands where connectionStateCommands.contains(command.name) {
+            throw .unsupportedCommand(command.name)
+        }
+    }
+
+    /// Sends all commands in one write and reads all replies: one round trip. Replies come back in
+    /// order; error replies are values in the array, not thrown. Not atomic (see ``transaction(_:)``).
+    public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisValue] {
+        if commands.isEmpty { return [] }
+        try Self.checkPoolable(commands)
+        return try await worker().pipeline(commands)
+    }
+
+    /// Runs the commands atomically in `MULTI`/`EXEC`, in one round trip, and returns `EXEC`'s
+    /// replies. Throws ``RedisError/transactionFailed(_:)`` when a command is rejected while queuing.
+    @discardableResult
+    public func transaction(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisValue] {
+        let replies = try await pipeline([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
+        for (index, reply) in replies.dropLast().enumerated() {
+            if let message = reply.errorMessage {
+                let command = index == 0 ? "MULTI" : commands[index - 1].description
+                throw .transactionFailed("\(command) was rejected: \(message)")
+            }
+        }
+        switch replies.last! {
+        case .array(let results): return results
+        case .null: throw .transactionFailed("aborted because a WATCHed key changed")
+        case .error(let message): throw .transactionFailed(message)
+        case let other: throw .unexpectedReply(command: "EXEC", reply: other.description)
+        }
+    }
+
+    /// Runs a Lua script by `EVALSHA`, loading it with `SCRIPT LOAD` when Redis answers `NOSCRIPT`
+    /// (first use, after a restart or `SCRIPT FLUSH`). An error reply is thrown.
+    @discardableResult
+    public func evalScript(
+        _ script: RedisScript, keys: [String] = [], arguments: [String] = []
+    ) async throws(RedisError) -> RedisValue {
+        try await evalScript(
+            script, keys: keys.map { Array($0.utf8) }, arguments: arguments.map { Array($0.utf8) })
+    }
+
+    /// ``evalScript(_:keys:arguments:)`` with binary keys and arguments.
+    @discardableResult
+    public func evalScript(
+        _ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]
+    ) async throws(RedisError) -> RedisValue {
+        let evalsha = script.evalsha(keys: keys, arguments: arguments)
+        let logger = self.logger
+        let reply = try await worker().run { connection throws(RedisError) in
+            try connection.ensureConnected()
+            var reply = try connection.execute(evalsha)
+            // Load on NOSCRIPT; retried because another client may flush scripts in between.
+            for _ in 0..<3 {
+                guard let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") else { return reply }
+                logger.debug("loading Lua script", metadata: ["sha1": "\(script.sha1)"])
+                let load = try connection.execute(script.loadCommand)
+                if let loadError = load.errorMessage { return .error("SCRIPT LOAD failed: \(loadError)") }
+                reply = try connection.execute(evalsha)
+            }
+            return reply
+        }
+        if let message = reply.errorMessage {
+            throw .server(command: "EVALSHA \(script.sha1.prefix(12))", message: message)
+        }
+        return reply
+    }
+}

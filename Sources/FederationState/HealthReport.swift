@@ -1,0 +1,98 @@
+import FederationCore
+import Foundation
+
+/// One observation of a node, published by anyone (gateways, nodes, operators, probes) on
+/// `{ns}:health:reports` and turned into health state by the health service.
+///
+/// `{"node":"us-west-gpu-01","ok":true,"latency_ms":45,"tokens":128,"status":200,"queue_depth":3,
+///   "gpu_utilization":0.82,"source":"gateway-1","at":1700000000000}` — only `node` and `ok` are required.
+public struct HealthReport: Sendable, Equatable, Codable {
+    /// The node observed.
+    public var node: NodeId
+    /// Whether the request or probe succeeded.
+    public var ok: Bool
+    /// How long it took (ms), ≥ 0.
+    public var latencyMs: Double?
+    /// Tokens produced, ≥ 0 (with `latency_ms` this gives throughput).
+    public var tokens: Int?
+    /// HTTP status the node answered with (100…599), when there was one.
+    public var status: Int?
+    /// Requests waiting at the node, ≥ 0 (from its /health).
+    public var queueDepth: Int?
+    /// GPU utilisation in [0, 1].
+    public var gpuUtilization: Double?
+    /// Who reported it (`gateway-1`, `probe`, `operator`…), at most 128 bytes.
+    public var source: String?
+    /// When it was observed (ms since the epoch); the receiver's clock is used when absent.
+    public var at: Int64?
+
+    public init(
+        node: NodeId, ok: Bool, latencyMs: Double? = nil, tokens: Int? = nil, status: Int? = nil,
+        queueDepth: Int? = nil, gpuUtilization: Double? = nil, source: String? = nil, at: Int64? = nil
+    ) {
+        self.node = node
+        self.ok = ok
+        self.latencyMs = latencyMs
+        self.tokens = tokens
+        self.status = status
+        self.queueDepth = queueDepth
+        self.gpuUtilization = gpuUtilization
+        self.source = source
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case node, ok, latencyMs = "latency_ms", tokens, status, queueDepth = "queue_depth"
+        case gpuUtilization = "gpu_utilization", source, at
+    }
+
+    /// Parses a report from a channel payload; every problem is a ``FederationError/invalidInput(_:)``
+    /// naming the field and what was expected.
+    public static func parse(_ payload: [UInt8]) throws(FederationError) -> HealthReport {
+        guard payload.count <= FederationEvent.maximumPayloadBytes else {
+            throw .invalidInput(
+                "health report of \(payload.count) bytes exceeds \(FederationEvent.maximumPayloadBytes)")
+        }
+        let report: HealthReport
+        do {
+            report = try JSONDecoder().decode(HealthReport.self, from: Data(payload))
+        } catch let error as DecodingError {
+            throw .invalidInput("malformed health report: \(error.readable)")
+        } catch {
+            throw .invalidInput("malformed health report: \(error)")
+        }
+        if let problem = report.validationProblem { throw .invalidInput("invalid health report: \(problem)") }
+        return report
+    }
+
+    /// Parses a report from text.
+    public static func parse(_ text: String) throws(FederationError) -> HealthReport {
+        try parse(Array(text.utf8))
+    }
+
+    /// The JSON form (for publishers).
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return Array((try? encoder.encode(self)) ?? Data())
+    }
+
+    /// nil when every field is in range, else what is wrong.
+    public var validationProblem: String? {
+        if let problem = Identifier.problem(with: node.rawValue, kind: "node") { return problem }
+        if let latencyMs, !(latencyMs >= 0 && latencyMs.isFinite) {
+            return "latency_ms must be a non-negative number, got \(latencyMs)"
+        }
+        if let tokens, tokens < 0 { return "tokens must be ≥ 0, got \(tokens)" }
+        if let status, !(100...599).contains(status) {
+            return "status must be an HTTP status 100…599, got \(status)"
+        }
+        if let queueDepth, queueDepth < 0 { return "queue_depth must be ≥ 0, got \(queueDepth)" }
+        if let gpuUtilization, !(0...1).contains(gpuUtilization) {
+            return "gpu_utilization must be in 0…1, got \(gpuUtilization)"
+        }
+        if let source, source.utf8.count > 128 || source.isEmpty { return "source must be 1…128 bytes" }
+        if let at, at < 0 { return "at must be ms since the epoch, got \(at)" }
+        return nil
+    }
+}
