@@ -42,7 +42,9 @@ import Testing
                 Issue.record("expected connectionFailed, got \(String(describing: error))")
                 return
             }
-            #expect(elapsed < .seconds(2), "took \(elapsed): \(detail)")
+            // "timed out" from our 200 ms bound, long before the kernel's own connect timeout
+            // (minutes); the generous bound only catches a hang, not a slow machine
+            #expect(elapsed < .seconds(30), "took \(elapsed): \(detail)")
             #expect(detail.lowercased().contains("timed out"), "\(detail)")
         }
     }

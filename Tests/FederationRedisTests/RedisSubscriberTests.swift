@@ -52,7 +52,9 @@ func waitFor(
         _ = await waitFor(&events) { $0 == .subscribed }
         let start = ContinuousClock.now
         await subscriber.stopAndWait()
-        #expect(ContinuousClock.now - start < .seconds(1))
+        // liveness, not speed: a subscriber blocked in its read must still stop (the bound only
+        // catches a hang; the poll timeout makes it sub-second on an idle machine)
+        #expect(ContinuousClock.now - start < .seconds(15))
         while await events.next() != nil {}
     }
 }
