@@ -9,12 +9,14 @@ let package = Package(
         .library(name: "FederationRedis", targets: ["FederationRedis"]),
         .library(name: "FederationState", targets: ["FederationState"]),
         .library(name: "FederationTestSupport", targets: ["FederationTestSupport"]),
+        .library(name: "FederationConfig", targets: ["FederationConfig"]),
         .executable(name: "federation-bench", targets: ["federation-bench"]),
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure decision logic: no I/O, no networking, injectable clock and randomness.
@@ -52,6 +54,12 @@ let package = Package(
                 "FederationState", "FederationCore", "FederationRedis", "FederationTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+
+        // The one configuration file (YAML) + environment every service reads.
+        .target(
+            name: "FederationConfig",
+            dependencies: ["FederationCore", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "FederationConfigTests", dependencies: ["FederationConfig", "FederationCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
