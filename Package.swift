@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "FederationState", targets: ["FederationState"]),
         .library(name: "FederationTestSupport", targets: ["FederationTestSupport"]),
         .library(name: "FederationConfig", targets: ["FederationConfig"]),
+        .library(name: "FederationHTTP", targets: ["FederationHTTP"]),
         .executable(name: "federation-bench", targets: ["federation-bench"]),
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
     ],
@@ -17,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Pure decision logic: no I/O, no networking, injectable clock and randomness.
@@ -60,6 +64,25 @@ let package = Package(
             name: "FederationConfig",
             dependencies: ["FederationCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "FederationConfigTests", dependencies: ["FederationConfig", "FederationCore"]),
+
+        // What every HTTP surface shares: OpenAI-style errors, JSON bodies with limits, the admin
+        // token, /healthz /readyz /metrics.
+        .target(
+            name: "FederationHTTP",
+            dependencies: [
+                "FederationCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "FederationHTTPTests",
+            dependencies: [
+                "FederationHTTP", "FederationCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
