@@ -50,7 +50,8 @@ public final class AdmissionQueue: Sendable {
             return state.nextId
         }
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<Void, any Error>) in
                 // Checking cancellation under the lock closes the race with `onCancel` running first.
                 let outcome = state.withLock { state -> Bool? in
                     if Task.isCancelled { return nil }

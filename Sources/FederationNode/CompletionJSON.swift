@@ -24,7 +24,8 @@ enum CompletionJSON {
                 "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(quoted(text))},"
                 + "\"logprobs\":null,\"finish_reason\":\"\(finishReason)\"}"
         case .text:
-            choice = "{\"index\":0,\"text\":\(quoted(text)),\"logprobs\":null,\"finish_reason\":\"\(finishReason)\"}"
+            choice =
+                "{\"index\":0,\"text\":\(quoted(text)),\"logprobs\":null,\"finish_reason\":\"\(finishReason)\"}"
         }
         let object = kind == .chat ? "chat.completion" : "text_completion"
         return "{\"id\":\"\(id)\",\"object\":\"\(object)\",\"created\":\(created),\"model\":\(quoted(model)),"
@@ -46,14 +47,17 @@ enum CompletionJSON {
             choice =
                 "{\"index\":0,\"delta\":{\(delta.joined(separator: ","))},\"logprobs\":null,\"finish_reason\":\(finish)}"
         case .text:
-            choice = "{\"index\":0,\"text\":\(quoted(content ?? "")),\"logprobs\":null,\"finish_reason\":\(finish)}"
+            choice =
+                "{\"index\":0,\"text\":\(quoted(content ?? "")),\"logprobs\":null,\"finish_reason\":\(finish)}"
         }
         return "{\"id\":\"\(id)\",\"object\":\"\(chunkObject(kind))\",\"created\":\(created),"
             + "\"model\":\(quoted(model)),\"choices\":[\(choice)]}"
     }
 
     /// The extra usage chunk sent when `stream_options.include_usage` is true (empty choices).
-    static func usageChunk(kind: Kind, id: String, created: Int, model: String, prompt: Int, completion: Int) -> String {
+    static func usageChunk(
+        kind: Kind, id: String, created: Int, model: String, prompt: Int, completion: Int
+    ) -> String {
         "{\"id\":\"\(id)\",\"object\":\"\(chunkObject(kind))\",\"created\":\(created),\"model\":\(quoted(model)),"
             + "\"choices\":[],\"usage\":\(usage(prompt: prompt, completion: completion))}"
     }

@@ -92,7 +92,9 @@ public final class FaultInjector: Sendable {
     /// Where a stream should stall, if the slow-stream fault is on: after `tokens` tokens, for `seconds`.
     public var stall: (afterTokens: Int, seconds: Double)? {
         state.withLock { state in
-            guard let tokens = state.settings.stallAfterTokens, state.settings.stallSeconds > 0 else { return nil }
+            guard let tokens = state.settings.stallAfterTokens, state.settings.stallSeconds > 0 else {
+                return nil
+            }
             return (tokens, state.settings.stallSeconds)
         }
     }

@@ -51,15 +51,23 @@ public struct FaultSettings: Sendable, Hashable, Codable {
 
     /// The first problem with the values, naming the field, or nil when they are usable.
     public var validationProblem: String? {
-        for (name, rate) in [("error_rate", errorRate), ("rate_limit_rate", rateLimitRate), ("hang_rate", hangRate)]
+        for (name, rate) in [
+            ("error_rate", errorRate), ("rate_limit_rate", rateLimitRate), ("hang_rate", hangRate),
+        ]
         where !(0...1).contains(rate) {
             return "\(name) must be between 0 and 1, got \(rate)"
         }
         if !(400...599).contains(errorStatus) { return "error_status must be in 400…599, got \(errorStatus)" }
         if retryAfterSeconds < 0 { return "retry_after_seconds must be ≥ 0, got \(retryAfterSeconds)" }
-        if let tokens = stallAfterTokens, tokens < 0 { return "stall_after_tokens must be ≥ 0, got \(tokens)" }
-        if !(0...86_400).contains(stallSeconds) { return "stall_seconds must be in 0…86400, got \(stallSeconds)" }
-        if let count = crashAfterRequests, count < 0 { return "crash_after_requests must be ≥ 0, got \(count)" }
+        if let tokens = stallAfterTokens, tokens < 0 {
+            return "stall_after_tokens must be ≥ 0, got \(tokens)"
+        }
+        if !(0...86_400).contains(stallSeconds) {
+            return "stall_seconds must be in 0…86400, got \(stallSeconds)"
+        }
+        if let count = crashAfterRequests, count < 0 {
+            return "crash_after_requests must be ≥ 0, got \(count)"
+        }
         return nil
     }
 

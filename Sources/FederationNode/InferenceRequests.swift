@@ -92,7 +92,9 @@ enum Prompt: Decodable, Sendable {
         } else {
             throw DecodingError.typeMismatch(
                 String.self,
-                .init(codingPath: decoder.codingPath, debugDescription: "expected a string or an array of strings"))
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "expected a string or an array of strings"))
         }
     }
 
@@ -148,7 +150,8 @@ struct ImageRequest: Decodable, Sendable {
 func validatedMaxTokens(_ value: Int?, param: String, default defaultValue: Int) throws -> Int {
     guard let value else { return defaultValue }
     guard (1...16_384).contains(value) else {
-        throw OpenAIError.invalid("'\(param)' must be between 1 and 16384, got \(value).", param: param, code: "invalid_value")
+        throw OpenAIError.invalid(
+            "'\(param)' must be between 1 and 16384, got \(value).", param: param, code: "invalid_value")
     }
     return value
 }

@@ -1,5 +1,6 @@
 /// A JSON value for responses whose shape is easier to write as a literal than as a type.
-public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral, ExpressibleByDictionaryLiteral,
+public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral,
+    ExpressibleByDictionaryLiteral,
     ExpressibleByArrayLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral
 {
     case null
@@ -41,7 +42,11 @@ public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral, 
         case .bool(let value): try container.encode(value)
         case .number(let value):
             // Whole numbers as integers (`"index":0`, not `0.0`).
-            if value == value.rounded(), abs(value) < 9e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+            if value == value.rounded(), abs(value) < 9e15 {
+                try container.encode(Int64(value))
+            } else {
+                try container.encode(value)
+            }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)

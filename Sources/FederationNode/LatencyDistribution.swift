@@ -1,9 +1,9 @@
 import FederationCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// How long the node waits before the first byte of an inference response.

@@ -21,7 +21,9 @@ struct MultipartFormData: Sendable {
         guard let kind = pieces.first, kind.lowercased() == "multipart/form-data" else { return nil }
         for piece in pieces.dropFirst() where piece.lowercased().hasPrefix("boundary=") {
             var value = String(piece.dropFirst("boundary=".count))
-            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 {
+                value = String(value.dropFirst().dropLast())
+            }
             return value.isEmpty ? nil : value
         }
         return nil
@@ -70,7 +72,9 @@ struct MultipartFormData: Sendable {
             for attribute in value.split(separator: ";").map({ $0.trimmingSpaces }) {
                 let kv = attribute.split(separator: "=", maxSplits: 1).map(String.init)
                 guard kv.count == 2 else { continue }
-                let unquoted = kv[1].hasPrefix("\"") && kv[1].hasSuffix("\"") ? String(kv[1].dropFirst().dropLast()) : kv[1]
+                let unquoted =
+                    kv[1].hasPrefix("\"") && kv[1].hasSuffix("\"")
+                    ? String(kv[1].dropFirst().dropLast()) : kv[1]
                 if kv[0] == "name" { name = unquoted }
                 if kv[0] == "filename" { filename = unquoted }
             }

@@ -23,8 +23,10 @@ public func buildNodeApplication(
     router.addNodeRoutes(runtime: runtime)
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "federation-node"),
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "federation-node"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port)
+        },
         logger: logger
     )
     if let url = configuration.registerURL {
@@ -45,7 +47,9 @@ extension Router<BasicRequestContext> {
         get("/v1/models") { _, _ in try runtime.listModels() }
         get("/health") { _, _ in try runtime.health() }
         get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
         }
         get("/admin/faults") { _, _ in try runtime.faultReport() }
         post("/admin/faults") { request, _ in try await runtime.setFaults(request) }

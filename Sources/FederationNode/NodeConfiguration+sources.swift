@@ -13,7 +13,8 @@ extension NodeConfiguration {
     public static let keys: [String] = [
         "node_id", "region", "host", "port", "endpoint", "models", "gpu", "latency", "tokens_per_second",
         "max_tokens", "embedding_dimension", "max_concurrency", "max_body_bytes", "seed", "register_url",
-        "register_interval", "error_rate", "error_status", "rate_limit_rate", "retry_after_seconds", "hang_rate",
+        "register_interval", "error_rate", "error_status", "rate_limit_rate", "retry_after_seconds",
+        "hang_rate",
         "stall_after_tokens", "stall_seconds", "crash_after_requests", "unhealthy",
     ]
 
@@ -39,7 +40,9 @@ extension NodeConfiguration {
         case "max_concurrency": maxConcurrency = try Self.int(key, value)
         case "max_body_bytes": maxBodyBytes = try Self.int(key, value)
         case "seed":
-            guard let seed = UInt64(value) else { throw .invalid("seed must be a non-negative integer, got '\(value)'") }
+            guard let seed = UInt64(value) else {
+                throw .invalid("seed must be a non-negative integer, got '\(value)'")
+            }
             self.seed = seed
         case "register_url": registerURL = value.isEmpty ? nil : value
         case "register_interval": registrationIntervalSeconds = try Self.double(key, value)
@@ -62,7 +65,9 @@ extension NodeConfiguration {
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("FEDNODE_") {
             let key = String(name.dropFirst("FEDNODE_".count)).lowercased()
             guard Self.keys.contains(key) else {
-                throw .invalid("unknown environment variable \(name); known: FEDNODE_ + \(Self.keys.map { $0.uppercased() })")
+                throw .invalid(
+                    "unknown environment variable \(name); known: FEDNODE_ + \(Self.keys.map { $0.uppercased() })"
+                )
             }
             do {
                 try set(key, to: value)
@@ -81,15 +86,21 @@ extension NodeConfiguration {
         } catch {
             throw .invalid("\(source) is not valid YAML: \(error)")
         }
-        guard let root = document as? [String: Any] else { throw .invalid("\(source) must be a mapping with a 'node:' section") }
+        guard let root = document as? [String: Any] else {
+            throw .invalid("\(source) must be a mapping with a 'node:' section")
+        }
         guard let section = root["node"] else { return }
-        guard let node = section as? [String: Any] else { throw .invalid("\(source): 'node' must be a mapping") }
+        guard let node = section as? [String: Any] else {
+            throw .invalid("\(source): 'node' must be a mapping")
+        }
         for (key, value) in node.sorted(by: { $0.key < $1.key }) {
             do {
                 switch key {
                 case "models": models = try Self.models(fromYAML: value)
                 case "faults":
-                    guard let faults = value as? [String: Any] else { throw NodeConfigurationError.invalid("'faults' must be a mapping") }
+                    guard let faults = value as? [String: Any] else {
+                        throw NodeConfigurationError.invalid("'faults' must be a mapping")
+                    }
                     for (faultKey, faultValue) in faults.sorted(by: { $0.key < $1.key }) {
                         try set(faultKey, to: "\(faultValue)")
                     }
@@ -112,14 +123,17 @@ extension NodeConfiguration {
                 let words = (map["capabilities"] as? [Any])?.map { "\($0)" } ?? []
                 models.append(try ServedModel(parsing: "\(name)=\(words.joined(separator: "+"))"))
             } else {
-                throw .invalid("each model must be 'name=cap+cap' or {name: …, capabilities: […]}, got \(item)")
+                throw .invalid(
+                    "each model must be 'name=cap+cap' or {name: …, capabilities: […]}, got \(item)")
             }
         }
         return models
     }
 
     static func int(_ key: String, _ value: String) throws(NodeConfigurationError) -> Int {
-        guard let number = Int(value.trimmingSpaces) else { throw .invalid("\(key) must be an integer, got '\(value)'") }
+        guard let number = Int(value.trimmingSpaces) else {
+            throw .invalid("\(key) must be an integer, got '\(value)'")
+        }
         return number
     }
 

@@ -1,9 +1,9 @@
 import FederationCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A model the node serves, with what it can do.
@@ -22,7 +22,8 @@ public struct ServedModel: Sendable, Hashable, Codable {
     public init(parsing text: String) throws(NodeConfigurationError) {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw .invalid("model '\(text)' must look like name=capability[+capability…], e.g. llama-3-8b=generate+code")
+            throw .invalid(
+                "model '\(text)' must look like name=capability[+capability…], e.g. llama-3-8b=generate+code")
         }
         var capabilities: [Capability] = []
         for word in parts[1].split(separator: "+") {
@@ -115,7 +116,9 @@ public struct NodeConfiguration: Sendable {
         if let problem = Identifier.problem(with: nodeId, kind: "node id") { throw .invalid(problem) }
         if let problem = Identifier.problem(with: region, kind: "region") { throw .invalid(problem) }
         guard (0...65535).contains(port) else { throw .invalid("port \(port) is outside 0…65535") }
-        guard !models.isEmpty else { throw .invalid("at least one model is required (--model name=generate)") }
+        guard !models.isEmpty else {
+            throw .invalid("at least one model is required (--model name=generate)")
+        }
         let names = models.map(\.name)
         guard Set(names).count == names.count else { throw .invalid("model names must be unique: \(names)") }
         for model in models where model.capabilities.isEmpty {
@@ -128,9 +131,15 @@ public struct NodeConfiguration: Sendable {
         guard (1...65536).contains(embeddingDimension) else {
             throw .invalid("embedding dimension must be in 1…65536, got \(embeddingDimension)")
         }
-        guard maxConcurrency >= 1 else { throw .invalid("max concurrency must be ≥ 1, got \(maxConcurrency)") }
-        guard maxBodyBytes >= 1024 else { throw .invalid("max body bytes must be ≥ 1024, got \(maxBodyBytes)") }
-        guard registrationIntervalSeconds > 0 else { throw .invalid("registration interval must be > 0 seconds") }
+        guard maxConcurrency >= 1 else {
+            throw .invalid("max concurrency must be ≥ 1, got \(maxConcurrency)")
+        }
+        guard maxBodyBytes >= 1024 else {
+            throw .invalid("max body bytes must be ≥ 1024, got \(maxBodyBytes)")
+        }
+        guard registrationIntervalSeconds > 0 else {
+            throw .invalid("registration interval must be > 0 seconds")
+        }
         if let problem = faults.validationProblem { throw .invalid(problem) }
     }
 }

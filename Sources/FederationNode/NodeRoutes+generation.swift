@@ -27,7 +27,8 @@ extension NodeRuntime {
             return Generation(
                 kind: .chat, model: try self.model(named: body.model, for: [.generate, .code]).name,
                 prompt: body.prompt,
-                maxTokens: try validatedMaxTokens(requested, param: param, default: self.configuration.defaultMaxTokens),
+                maxTokens: try validatedMaxTokens(
+                    requested, param: param, default: self.configuration.defaultMaxTokens),
                 explicitMaxTokens: requested != nil, stream: body.stream ?? false,
                 includeUsage: body.streamOptions?.includeUsage ?? false)
         } respond: { generation, permit in
@@ -42,7 +43,8 @@ extension NodeRuntime {
             return Generation(
                 kind: .text, model: try self.model(named: body.model, for: [.generate, .code]).name,
                 prompt: body.prompt.texts.joined(separator: "\n"),
-                maxTokens: try validatedMaxTokens(body.maxTokens, param: "max_tokens", default: defaultMaxTokens),
+                maxTokens: try validatedMaxTokens(
+                    body.maxTokens, param: "max_tokens", default: defaultMaxTokens),
                 explicitMaxTokens: body.maxTokens != nil, stream: body.stream ?? false,
                 includeUsage: body.streamOptions?.includeUsage ?? false)
         } respond: { generation, permit in
@@ -65,7 +67,8 @@ extension NodeRuntime {
                 try await Task.sleep(for: .seconds(Double(tokens.count) / configuration.tokensPerSecond))
             }
             let json = CompletionJSON.response(
-                kind: generation.kind, id: id, created: created, model: generation.model, text: tokens.joined(),
+                kind: generation.kind, id: id, created: created, model: generation.model,
+                text: tokens.joined(),
                 finishReason: finishReason, promptTokens: promptTokens, completionTokens: tokens.count)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
@@ -80,7 +83,8 @@ extension NodeRuntime {
                 let kind = generation.kind
                 let model = generation.model
                 if kind == .chat {
-                    let first = CompletionJSON.chunk(kind: kind, id: id, created: created, model: model, content: "", role: true)
+                    let first = CompletionJSON.chunk(
+                        kind: kind, id: id, created: created, model: model, content: "", role: true)
                     try await SSEWriter.send(first, to: &writer)
                 }
                 let clock = ContinuousClock()
@@ -92,10 +96,12 @@ extension NodeRuntime {
                         start = start.advanced(by: .seconds(stall.seconds))
                     }
                     if self.configuration.tokensPerSecond > 0 {
-                        let due = start.advanced(by: .seconds(Double(index + 1) / self.configuration.tokensPerSecond))
+                        let due = start.advanced(
+                            by: .seconds(Double(index + 1) / self.configuration.tokensPerSecond))
                         try await Task.sleep(until: due, clock: clock)
                     }
-                    let chunk = CompletionJSON.chunk(kind: kind, id: id, created: created, model: model, content: token)
+                    let chunk = CompletionJSON.chunk(
+                        kind: kind, id: id, created: created, model: model, content: token)
                     try await SSEWriter.send(chunk, to: &writer)
                 }
                 let last = CompletionJSON.chunk(

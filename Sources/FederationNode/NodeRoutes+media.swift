@@ -11,7 +11,8 @@ extension NodeRuntime {
             let body = try decodeJSON(EmbeddingRequest.self, from: buffer)
             let model = try self.model(named: body.model, for: [.embed])
             guard !body.input.texts.isEmpty else {
-                throw OpenAIError.invalid("'input' must not be an empty array.", param: "input", code: "invalid_value")
+                throw OpenAIError.invalid(
+                    "'input' must not be an empty array.", param: "input", code: "invalid_value")
             }
             let dimension = body.dimensions ?? defaultDimension
             guard (1...65_536).contains(dimension) else {
@@ -21,7 +22,8 @@ extension NodeRuntime {
             let format = body.encodingFormat ?? "float"
             guard format == "float" || format == "base64" else {
                 throw OpenAIError.invalid(
-                    "'encoding_format' must be 'float' or 'base64', got '\(format)'.", param: "encoding_format",
+                    "'encoding_format' must be 'float' or 'base64', got '\(format)'.",
+                    param: "encoding_format",
                     code: "invalid_value")
             }
             return (model.name, body.input.texts, dimension, format == "base64")
@@ -72,7 +74,8 @@ extension NodeRuntime {
             }
             guard let modelName = form["model"]?.text else {
                 throw OpenAIError.invalid(
-                    "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
+                    "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter"
+                )
             }
             _ = try self.model(named: modelName, for: [.transcribe])
             let format = form["response_format"]?.text ?? "json"
@@ -105,7 +108,8 @@ extension NodeRuntime {
             }
             if let format = body.responseFormat, format != "wav" {
                 throw OpenAIError.invalid(
-                    "This node only produces 'wav'; got response_format '\(format)'.", param: "response_format",
+                    "This node only produces 'wav'; got response_format '\(format)'.",
+                    param: "response_format",
                     code: "unsupported_value")
             }
             return body.input
@@ -113,7 +117,8 @@ extension NodeRuntime {
             defer { permit.release() }
             let wav = WAVEncoder.speech(for: input)
             return Response(
-                status: .ok, headers: [.contentType: "audio/wav"], body: .init(byteBuffer: ByteBuffer(bytes: wav)))
+                status: .ok, headers: [.contentType: "audio/wav"],
+                body: .init(byteBuffer: ByteBuffer(bytes: wav)))
         }
     }
 
@@ -131,13 +136,16 @@ extension NodeRuntime {
         try await serveInference(request) { buffer in
             let body = try decodeJSON(ImageRequest.self, from: buffer)
             let model =
-                try body.model.map { try self.model(named: $0, for: [.imageGen]) } ?? self.defaultModel(for: .imageGen)
+                try body.model.map { try self.model(named: $0, for: [.imageGen]) }
+                ?? self.defaultModel(for: .imageGen)
             guard !body.prompt.isEmpty else {
-                throw OpenAIError.invalid("'prompt' must not be empty.", param: "prompt", code: "invalid_value")
+                throw OpenAIError.invalid(
+                    "'prompt' must not be empty.", param: "prompt", code: "invalid_value")
             }
             let count = body.n ?? 1
             guard (1...4).contains(count) else {
-                throw OpenAIError.invalid("'n' must be between 1 and 4, got \(count).", param: "n", code: "invalid_value")
+                throw OpenAIError.invalid(
+                    "'n' must be between 1 and 4, got \(count).", param: "n", code: "invalid_value")
             }
             let (width, height) = try Self.imageSize(body.size)
             let format = body.responseFormat ?? "b64_json"
@@ -153,11 +161,15 @@ extension NodeRuntime {
             defer { permit.release() }
             var data: [JSONValue] = []
             for index in 0..<job.count {
-                let png = PNGEncoder.picture(for: "\(index):\(job.prompt)", width: job.width, height: job.height)
+                let png = PNGEncoder.picture(
+                    for: "\(index):\(job.prompt)", width: job.width, height: job.height)
                 let encoded = Data(png).base64EncodedString()
                 data.append(
                     job.asURL
-                        ? ["url": .string("data:image/png;base64," + encoded), "revised_prompt": .string(job.prompt)]
+                        ? [
+                            "url": .string("data:image/png;base64," + encoded),
+                            "revised_prompt": .string(job.prompt),
+                        ]
                         : ["b64_json": .string(encoded), "revised_prompt": .string(job.prompt)])
             }
             return try self.jsonResponse([
@@ -171,14 +183,17 @@ extension NodeRuntime {
         guard let size else { return (64, 64) }
         let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
         guard parts.count == 2, parts.allSatisfy({ $0 > 0 && $0 <= 8192 }) else {
-            throw OpenAIError.invalid("'size' must look like 256x256, got '\(size)'.", param: "size", code: "invalid_value")
+            throw OpenAIError.invalid(
+                "'size' must look like 256x256, got '\(size)'.", param: "size", code: "invalid_value")
         }
         return (min(parts[0], 256), min(parts[1], 256))
     }
 
     /// A JSON response from a `JSONValue`.
     func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try JSONEncoder().encode(value)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -60,14 +60,17 @@ extension NodeRuntime {
                 type: "server_error", code: "node_crashed")
         case .rateLimit(let seconds):
             return OpenAIError(
-                status: .tooManyRequests, message: "Rate limit reached (injected fault); retry after \(seconds) s.",
+                status: .tooManyRequests,
+                message: "Rate limit reached (injected fault); retry after \(seconds) s.",
                 type: "requests", code: "rate_limit_exceeded", headers: [.retryAfter: String(seconds)])
         case .error(let status):
             return OpenAIError(
-                status: .init(code: status), message: "Injected fault: this node answers \(status) on purpose.",
+                status: .init(code: status),
+                message: "Injected fault: this node answers \(status) on purpose.",
                 type: status < 500 ? "invalid_request_error" : "server_error", code: "injected_fault")
         case .proceed, .hang:
-            return OpenAIError(status: .internalServerError, message: "No failure to inject.", type: "server_error")
+            return OpenAIError(
+                status: .internalServerError, message: "No failure to inject.", type: "server_error")
         }
     }
 

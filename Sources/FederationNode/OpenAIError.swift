@@ -33,14 +33,16 @@ public struct OpenAIError: HTTPResponseError, Sendable {
     /// 404 for a model this node does not serve.
     public static func modelNotFound(_ model: String) -> OpenAIError {
         OpenAIError(
-            status: .notFound, message: "The model '\(model)' does not exist on this node; GET /v1/models lists them.",
+            status: .notFound,
+            message: "The model '\(model)' does not exist on this node; GET /v1/models lists them.",
             param: "model", code: "model_not_found")
     }
 
     /// 413 for a body over the limit.
     public static func tooLarge(limit: Int) -> OpenAIError {
         OpenAIError(
-            status: .contentTooLarge, message: "Request body is larger than the node's limit of \(limit) bytes.",
+            status: .contentTooLarge,
+            message: "Request body is larger than the node's limit of \(limit) bytes.",
             code: "request_too_large")
     }
 
@@ -70,7 +72,8 @@ public struct OpenAIError: HTTPResponseError, Sendable {
     /// The JSON response for this error.
     public func response() -> Response {
         let body = Body(error: .init(message: message, type: type, param: param, code: code))
-        let data = (try? JSONEncoder().encode(body)) ?? Data("{\"error\":{\"message\":\"internal error\"}}".utf8)
+        let data =
+            (try? JSONEncoder().encode(body)) ?? Data("{\"error\":{\"message\":\"internal error\"}}".utf8)
         var fields = headers
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -87,11 +90,13 @@ extension OpenAIError {
         switch error {
         case .keyNotFound(let key, let context):
             let param = Self.path(context.codingPath + [key])
-            self = .invalid("Missing required parameter: '\(param)'.", param: param, code: "missing_required_parameter")
+            self = .invalid(
+                "Missing required parameter: '\(param)'.", param: param, code: "missing_required_parameter")
         case .typeMismatch(let type, let context):
             let param = Self.path(context.codingPath)
             self = .invalid(
-                "Invalid type for '\(param)': expected \(Self.describe(type)).", param: param, code: "invalid_type")
+                "Invalid type for '\(param)': expected \(Self.describe(type)).", param: param,
+                code: "invalid_type")
         case .valueNotFound(let type, let context):
             let param = Self.path(context.codingPath)
             self = .invalid(
@@ -104,7 +109,9 @@ extension OpenAIError {
                     code: "invalid_json")
             } else {
                 let param = Self.path(context.codingPath)
-                self = .invalid("Invalid value for '\(param)': \(context.debugDescription)", param: param, code: "invalid_value")
+                self = .invalid(
+                    "Invalid value for '\(param)': \(context.debugDescription)", param: param,
+                    code: "invalid_value")
             }
         @unknown default:
             self = .invalid("Could not decode the request: \(error)", param: nil, code: "invalid_json")
@@ -130,7 +137,9 @@ extension OpenAIError {
         case is Int.Type, is Double.Type, is Float.Type: "a number"
         case is Bool.Type: "a boolean"
         case is [Any].Type: "an array"
-        default: "\(type)".contains("Array") ? "an array" : (("\(type)".contains("Dictionary")) ? "an object" : "\(type)")
+        default:
+            "\(type)".contains("Array")
+                ? "an array" : (("\(type)".contains("Dictionary")) ? "an object" : "\(type)")
         }
     }
 }
@@ -138,7 +147,8 @@ extension OpenAIError {
 /// Decodes a collected body as JSON: 400 naming the field when it does not fit.
 func decodeJSON<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
     guard buffer.readableBytes > 0 else {
-        throw OpenAIError.invalid("The request body is empty; send a JSON object.", param: nil, code: "invalid_json")
+        throw OpenAIError.invalid(
+            "The request body is empty; send a JSON object.", param: nil, code: "invalid_json")
     }
     do {
         return try JSONDecoder().decode(T.self, from: buffer)

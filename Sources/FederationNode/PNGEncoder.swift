@@ -3,7 +3,8 @@
 public enum PNGEncoder {
     /// Encodes `width × height` RGB pixels (`rgb.count == width * height * 3`, row-major).
     public static func encode(width: Int, height: Int, rgb: [UInt8]) -> [UInt8] {
-        precondition(width > 0 && height > 0 && rgb.count == width * height * 3, "pixel data does not match size")
+        precondition(
+            width > 0 && height > 0 && rgb.count == width * height * 3, "pixel data does not match size")
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var header: [UInt8] = []
         header.appendBigEndian(UInt32(width))
@@ -26,8 +27,14 @@ public enum PNGEncoder {
     /// A deterministic picture for a prompt: a diagonal gradient in two colours picked by its hash.
     public static func picture(for prompt: String, width: Int, height: Int) -> [UInt8] {
         let hash = DeterministicText.hash(prompt)
-        let from = [UInt8(truncatingIfNeeded: hash), UInt8(truncatingIfNeeded: hash >> 8), UInt8(truncatingIfNeeded: hash >> 16)]
-        let to = [UInt8(truncatingIfNeeded: hash >> 24), UInt8(truncatingIfNeeded: hash >> 32), UInt8(truncatingIfNeeded: hash >> 40)]
+        let from = [
+            UInt8(truncatingIfNeeded: hash), UInt8(truncatingIfNeeded: hash >> 8),
+            UInt8(truncatingIfNeeded: hash >> 16),
+        ]
+        let to = [
+            UInt8(truncatingIfNeeded: hash >> 24), UInt8(truncatingIfNeeded: hash >> 32),
+            UInt8(truncatingIfNeeded: hash >> 40),
+        ]
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         let span = max(1, width + height - 2)
         for y in 0..<height {
@@ -96,11 +103,15 @@ enum CRC32 {
 
 extension Array where Element == UInt8 {
     mutating func appendBigEndian(_ value: UInt32) {
-        append(contentsOf: [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)])
+        append(contentsOf: [
+            UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF),
+        ])
     }
 
     mutating func appendLittleEndian(_ value: UInt32) {
-        append(contentsOf: [UInt8(value & 0xFF), UInt8((value >> 8) & 0xFF), UInt8((value >> 16) & 0xFF), UInt8(value >> 24)])
+        append(contentsOf: [
+            UInt8(value & 0xFF), UInt8((value >> 8) & 0xFF), UInt8((value >> 16) & 0xFF), UInt8(value >> 24),
+        ])
     }
 
     mutating func appendLittleEndian(_ value: UInt16) {

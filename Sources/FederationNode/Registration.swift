@@ -62,7 +62,8 @@ struct RegistrationService: Service {
     func run() async throws {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(2), read: .seconds(5))
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let client = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         do {
             try await cancelWhenGracefulShutdown {
                 var lastSucceeded: Bool?
@@ -89,16 +90,22 @@ struct RegistrationService: Service {
             var request = HTTPClientRequest(url: url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(registration)))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            request.body = .bytes(ByteBuffer(bytes: try encoder.encode(registration)))
             let response = try await client.execute(request, timeout: .seconds(5))
             _ = try? await response.body.collect(upTo: 64 * 1024)
             guard (200..<300).contains(response.status.code) else {
-                logger.warning("registration refused", metadata: ["url": "\(url)", "status": "\(response.status.code)"])
+                logger.warning(
+                    "registration refused", metadata: ["url": "\(url)", "status": "\(response.status.code)"])
                 return false
             }
             return true
+        } catch is CancellationError {
+            return false
         } catch {
-            logger.warning("registration failed; will retry", metadata: ["url": "\(url)", "error": "\(error)"])
+            logger.warning(
+                "registration failed; will retry", metadata: ["url": "\(url)", "error": "\(error)"])
             return false
         }
     }

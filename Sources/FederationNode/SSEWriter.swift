@@ -9,7 +9,10 @@ import NIOCore
 enum SSEWriter {
     /// Headers for an event stream response.
     static var headers: HTTPFields {
-        [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
+        [
+            .contentType: "text/event-stream", .cacheControl: "no-cache",
+            HTTPField.Name("X-Accel-Buffering")!: "no",
+        ]
     }
 
     /// One `data:` frame.

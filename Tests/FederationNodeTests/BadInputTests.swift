@@ -7,18 +7,36 @@ struct BadInputTests {
     @Test(
         "malformed or incomplete chat bodies are 400 with the right param",
         arguments: [
-            (#"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}"#, nil as String?, "invalid_json"),
+            (
+                #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}"#, nil as String?,
+                "invalid_json"
+            ),
             (#"not json"#, nil, "invalid_json"),
             (#"{"messages":[{"role":"user","content":"hi"}]}"#, "model", "missing_required_parameter"),
             (#"{"model":"fed-chat"}"#, "messages", "missing_required_parameter"),
             (#"{"model":"fed-chat","messages":"hi"}"#, "messages", "invalid_type"),
-            (#"{"model":"fed-chat","messages":[{"role":"user","content":42}]}"#, "messages[0].content", "invalid_type"),
-            (#"{"model":"fed-chat","messages":[{"content":"hi"}]}"#, "messages[0].role", "missing_required_parameter"),
+            (
+                #"{"model":"fed-chat","messages":[{"role":"user","content":42}]}"#, "messages[0].content",
+                "invalid_type"
+            ),
+            (
+                #"{"model":"fed-chat","messages":[{"content":"hi"}]}"#, "messages[0].role",
+                "missing_required_parameter"
+            ),
             (#"{"model":7,"messages":[]}"#, "model", "invalid_type"),
             (#"{"model":"fed-chat","messages":[]}"#, "messages", "invalid_value"),
-            (#"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":0}"#, "max_tokens", "invalid_value"),
-            (#"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":"5"}"#, "max_tokens", "invalid_type"),
-            (#"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"stream":"yes"}"#, "stream", "invalid_type"),
+            (
+                #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":0}"#,
+                "max_tokens", "invalid_value"
+            ),
+            (
+                #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":"5"}"#,
+                "max_tokens", "invalid_type"
+            ),
+            (
+                #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"stream":"yes"}"#, "stream",
+                "invalid_type"
+            ),
         ])
     func badChat(body: String, param: String?, code: String) async throws {
         try await withNode { node in
@@ -61,7 +79,9 @@ struct BadInputTests {
             #expect(reply.status == 413)
             #expect(reply.errorCode == "request_too_large")
             // The node still serves normal requests afterwards.
-            #expect(try await node.post("/v1/embeddings", json: #"{"model":"fed-embed","input":"x"}"#).status == 200)
+            #expect(
+                try await node.post("/v1/embeddings", json: #"{"model":"fed-embed","input":"x"}"#).status
+                    == 200)
         }
     }
 
@@ -73,16 +93,20 @@ struct BadInputTests {
             #expect(size.errorParam == "size")
             let prompt = try await node.post("/v1/images/generations", json: #"{"size":"8x8"}"#)
             #expect(prompt.errorParam == "prompt")
-            let format = try await node.post("/v1/embeddings", json: #"{"model":"fed-embed","input":"x","encoding_format":"hex"}"#)
+            let format = try await node.post(
+                "/v1/embeddings", json: #"{"model":"fed-embed","input":"x","encoding_format":"hex"}"#)
             #expect(format.errorParam == "encoding_format")
             let input = try await node.post("/v1/embeddings", json: #"{"model":"fed-embed","input":[1,2]}"#)
             #expect(input.errorParam == "input")
             let speech = try await node.post("/v1/audio/speech", json: #"{"model":"fed-tts"}"#)
             #expect(speech.errorParam == "input")
             let boundary = "b0"
-            let noFile = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nfed-whisper\r\n--\(boundary)--\r\n".utf8)
+            let noFile = Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nfed-whisper\r\n--\(boundary)--\r\n"
+                    .utf8)
             let reply = try await node.request(
-                .POST, "/v1/audio/transcriptions", body: noFile, contentType: "multipart/form-data; boundary=\(boundary)")
+                .POST, "/v1/audio/transcriptions", body: noFile,
+                contentType: "multipart/form-data; boundary=\(boundary)")
             #expect(reply.status == 400)
             #expect(reply.errorParam == "file")
         }

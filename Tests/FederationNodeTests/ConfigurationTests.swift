@@ -29,14 +29,17 @@ struct ConfigurationTests {
         #expect(configuration.port == 9001)
         #expect(configuration.gpu)
         #expect(configuration.latency == .logNormal(medianMilliseconds: 40, p99Milliseconds: 400))
-        #expect(configuration.models == [
-            ServedModel(name: "llama", capabilities: [.generate, .code]),
-            ServedModel(name: "whisper", capabilities: [.transcribe]),
-        ])
+        #expect(
+            configuration.models == [
+                ServedModel(name: "llama", capabilities: [.generate, .code]),
+                ServedModel(name: "whisper", capabilities: [.transcribe]),
+            ])
         #expect(configuration.faults.errorRate == 0.25)
         #expect(configuration.faults.errorStatus == 503)
 
-        try configuration.apply(environment: ["FEDNODE_PORT": "9002", "FEDNODE_MODELS": "e=embed,img=image_gen", "PATH": "/bin"])
+        try configuration.apply(environment: [
+            "FEDNODE_PORT": "9002", "FEDNODE_MODELS": "e=embed,img=image_gen", "PATH": "/bin",
+        ])
         #expect(configuration.port == 9002)
         #expect(configuration.models.map(\.name) == ["e", "img"])
         try configuration.set("port", to: "9003")
@@ -47,7 +50,9 @@ struct ConfigurationTests {
     @Test("mistakes are reported with the setting's name")
     func mistakes() {
         var configuration = NodeConfiguration()
-        #expect(throws: NodeConfigurationError.self) { try configuration.apply(environment: ["FEDNODE_PROT": "1"]) }
+        #expect(throws: NodeConfigurationError.self) {
+            try configuration.apply(environment: ["FEDNODE_PROT": "1"])
+        }
         #expect(throws: NodeConfigurationError.self) { try configuration.set("port", to: "eighty") }
         #expect(throws: NodeConfigurationError.self) { try configuration.set("models", to: "x=generat") }
         #expect(throws: NodeConfigurationError.self) { try configuration.set("latency", to: "pareto:50,10") }

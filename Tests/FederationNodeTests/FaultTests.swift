@@ -30,7 +30,10 @@ struct FaultTests {
     func errorRate() async throws {
         try await withNode({ $0.faults.errorRate = 0.5 }) { node in
             var failures = 0
-            for _ in 0..<40 where try await node.post("/v1/completions", json: #"{"model":"fed-chat","prompt":"x"}"#).status == 500 {
+            for _ in 0..<40
+            where try await node.post("/v1/completions", json: #"{"model":"fed-chat","prompt":"x"}"#).status
+                == 500
+            {
                 failures += 1
             }
             #expect((8...32).contains(failures))
@@ -54,7 +57,9 @@ struct FaultTests {
     func hangDoesNotLeak() async throws {
         // Every `try` here is inside a macro or a nested closure, so the effects are spelled out.
         try await withNode({ $0.faults.hangRate = 1 }) { (node: NodeClient) async throws in
-            let abandoned = Task { try await node.post("/v1/chat/completions", json: chatBody(), timeout: .milliseconds(600)) }
+            let abandoned = Task {
+                try await node.post("/v1/chat/completions", json: chatBody(), timeout: .milliseconds(600))
+            }
             #expect(try await eventually { try await node.health()["hanging"]?.intValue == 1 })
             #expect(await failed { _ = try await abandoned.value })
             // The client gave up and closed its connection: the node lets go of the request.
@@ -70,7 +75,8 @@ struct FaultTests {
             $0.faults.stallAfterTokens = 2
             $0.faults.stallSeconds = 1
         }) { node in
-            let (_, _, frames) = try await node.stream("/v1/chat/completions", json: chatBody(maxTokens: 4, stream: true))
+            let (_, _, frames) = try await node.stream(
+                "/v1/chat/completions", json: chatBody(maxTokens: 4, stream: true))
             // frames: role, t1, t2, (stall), t3, t4, finish, [DONE]
             #expect(frames.count == 7)
             // The server holds t3 back for 1 s after t2; half of that is a floor the client must see.

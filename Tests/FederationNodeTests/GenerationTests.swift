@@ -30,8 +30,9 @@ struct GenerationTests {
     func deterministicText() async throws {
         try await withNode { node in
             func content(_ prompt: String) async throws -> String? {
-                try await node.post("/v1/chat/completions", json: chatBody(prompt: prompt)).json["choices"]?[0]?[
-                    "message"]?["content"]?.stringValue
+                try await node.post("/v1/chat/completions", json: chatBody(prompt: prompt)).json["choices"]?[
+                    0]?[
+                        "message"]?["content"]?.stringValue
             }
             let first = try await content("tell me about rivers")
             let again = try await content("tell me about rivers")
@@ -83,8 +84,11 @@ struct GenerationTests {
     @Test("tokens are paced at the configured rate: the first chunk arrives well before the last")
     func streamPacing() async throws {
         try await withNode({ $0.tokensPerSecond = 20 }) { node in
-            let (_, _, frames) = try await node.stream("/v1/chat/completions", json: chatBody(maxTokens: 8, stream: true))
-            let tokens = frames.filter { $0.json["choices"]?[0]?["delta"]?["content"]?.stringValue?.isEmpty == false }
+            let (_, _, frames) = try await node.stream(
+                "/v1/chat/completions", json: chatBody(maxTokens: 8, stream: true))
+            let tokens = frames.filter {
+                $0.json["choices"]?[0]?["delta"]?["content"]?.stringValue?.isEmpty == false
+            }
             #expect(tokens.count == 8)
             let arrivals = frames.map(\.arrival)
             #expect(arrivals == arrivals.sorted())
@@ -99,7 +103,9 @@ struct GenerationTests {
         try await withNode { node in
             let (_, _, frames) = try await node.stream(
                 "/v1/completions",
-                json: #"{"model":"fed-chat","prompt":"hi","max_tokens":3,"stream":true,"stream_options":{"include_usage":true}}"#)
+                json:
+                    #"{"model":"fed-chat","prompt":"hi","max_tokens":3,"stream":true,"stream_options":{"include_usage":true}}"#
+            )
             let chunks = frames.dropLast().map(\.json)
             #expect(frames.last?.data == "[DONE]")
             #expect(chunks.first?["object"]?.stringValue == "text_completion")

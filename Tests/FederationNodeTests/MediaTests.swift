@@ -7,7 +7,8 @@ struct MediaTests {
     @Test("embeddings are deterministic unit vectors of the configured dimension")
     func embeddings() async throws {
         try await withNode({ $0.embeddingDimension = 32 }) { node in
-            let reply = try await node.post("/v1/embeddings", json: #"{"model":"fed-embed","input":["alpha","beta","alpha"]}"#)
+            let reply = try await node.post(
+                "/v1/embeddings", json: #"{"model":"fed-embed","input":["alpha","beta","alpha"]}"#)
             #expect(reply.status == 200)
             #expect(reply.json["object"]?.stringValue == "list")
             let data = try #require(reply.json["data"]?.arrayValue)
@@ -28,12 +29,16 @@ struct MediaTests {
     func base64Embeddings() async throws {
         try await withNode { node in
             let reply = try await node.post(
-                "/v1/embeddings", json: #"{"model":"fed-embed","input":"alpha","encoding_format":"base64","dimensions":8}"#)
+                "/v1/embeddings",
+                json: #"{"model":"fed-embed","input":"alpha","encoding_format":"base64","dimensions":8}"#)
             let encoded = try #require(reply.json["data"]?[0]?["embedding"]?.stringValue)
             let bytes = try #require(Data(base64Encoded: encoded))
             #expect(bytes.count == 32)
             let floats = stride(from: 0, to: bytes.count, by: 4).map { offset in
-                Float(bitPattern: bytes[offset..<offset + 4].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) })
+                Float(
+                    bitPattern: bytes[offset..<offset + 4].enumerated().reduce(UInt32(0)) {
+                        $0 | UInt32($1.element) << (8 * $1.offset)
+                    })
             }
             #expect(floats == DeterministicText.embedding(for: "alpha", dimension: 8))
         }
@@ -42,15 +47,19 @@ struct MediaTests {
     @Test("a transcription of a multipart upload is text derived from the bytes")
     func transcription() async throws {
         try await withNode { node in
-            func transcribe(_ audio: [UInt8], model: String = "fed-whisper") async throws -> NodeClient.Reply {
+            func transcribe(_ audio: [UInt8], model: String = "fed-whisper") async throws -> NodeClient.Reply
+            {
                 let boundary = "----fednode-test"
-                var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n\(model)\r\n".utf8)
+                var body = Array(
+                    "--\(boundary)\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n\(model)\r\n".utf8
+                )
                 body += Array(
                     "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n"
                         .utf8)
                 body += audio + Array("\r\n--\(boundary)--\r\n".utf8)
                 return try await node.request(
-                    .POST, "/v1/audio/transcriptions", body: body, contentType: "multipart/form-data; boundary=\(boundary)")
+                    .POST, "/v1/audio/transcriptions", body: body,
+                    contentType: "multipart/form-data; boundary=\(boundary)")
             }
             let audio = WAVEncoder.speech(for: "hello world")
             let first = try await transcribe(audio)
@@ -68,7 +77,8 @@ struct MediaTests {
     @Test("speech is a valid WAV file")
     func speech() async throws {
         try await withNode { node in
-            let reply = try await node.post("/v1/audio/speech", json: #"{"model":"fed-tts","input":"good morning","voice":"alloy"}"#)
+            let reply = try await node.post(
+                "/v1/audio/speech", json: #"{"model":"fed-tts","input":"good morning","voice":"alloy"}"#)
             #expect(reply.status == 200)
             #expect(reply.headers.first(name: "Content-Type") == "audio/wav")
             let wav = reply.bytes
@@ -100,7 +110,10 @@ struct MediaTests {
             $0.nodeId = "eu-gpu-7"
             $0.region = "eu-west"
             $0.gpu = true
-            $0.models = [ServedModel(name: "m1", capabilities: [.generate]), ServedModel(name: "m2", capabilities: [.custom("ocr")])]
+            $0.models = [
+                ServedModel(name: "m1", capabilities: [.generate]),
+                ServedModel(name: "m2", capabilities: [.custom("ocr")]),
+            ]
         }) { node in
             let models = try await node.get("/v1/models").json
             #expect(models["object"]?.stringValue == "list")
@@ -112,7 +125,10 @@ struct MediaTests {
             #expect(health.json["node_id"]?.stringValue == "eu-gpu-7")
             #expect(health.json["region"]?.stringValue == "eu-west")
             #expect(health.json["gpu"]?.boolValue == true)
-            #expect(health.json["capabilities"]?.arrayValue?.compactMap(\.stringValue) == ["custom:ocr", "generate"])
+            #expect(
+                health.json["capabilities"]?.arrayValue?.compactMap(\.stringValue) == [
+                    "custom:ocr", "generate",
+                ])
             #expect(health.json["queue_depth"]?.intValue == 0)
             #expect(health.json["in_flight"]?.intValue == 0)
             #expect(health.json["gpu_utilization"]?.doubleValue == 0)
@@ -124,7 +140,9 @@ struct MediaTests {
 /// Checks PNG structure: signature, chunk CRCs, IHDR size, and that the zlib stream's stored blocks add up.
 enum PNGCheck {
     static func isValid(_ png: [UInt8]) -> Bool {
-        guard png.count > 8, Array(png[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] else { return false }
+        guard png.count > 8, Array(png[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] else {
+            return false
+        }
         var offset = 8
         var types: [String] = []
         while offset + 12 <= png.count {

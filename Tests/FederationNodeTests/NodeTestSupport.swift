@@ -90,7 +90,9 @@ struct NodeClient: Sendable {
     }
 
     /// Posts and reads the event stream frame by frame, noting each frame's arrival time.
-    func stream(_ path: String, json: String) async throws -> (status: Int, contentType: String?, frames: [Frame]) {
+    func stream(
+        _ path: String, json: String
+    ) async throws -> (status: Int, contentType: String?, frames: [Frame]) {
         var request = HTTPClientRequest(url: base + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -104,7 +106,9 @@ struct NodeClient: Sendable {
             while let range = pending.range(of: "\n\n") {
                 let frame = String(pending[..<range.lowerBound])
                 pending = String(pending[range.upperBound...])
-                if frame.hasPrefix("data: ") { frames.append(Frame(data: String(frame.dropFirst(6)), arrival: now)) }
+                if frame.hasPrefix("data: ") {
+                    frames.append(Frame(data: String(frame.dropFirst(6)), arrival: now))
+                }
             }
         }
         return (Int(response.status.code), response.headers.first(name: "Content-Type"), frames)
@@ -124,7 +128,9 @@ func eventually(
 }
 
 /// A chat request body.
-func chatBody(model: String = "fed-chat", prompt: String = "Hello there", maxTokens: Int? = nil, stream: Bool = false)
+func chatBody(
+    model: String = "fed-chat", prompt: String = "Hello there", maxTokens: Int? = nil, stream: Bool = false
+)
     -> String
 {
     var fields = ["\"model\":\"\(model)\"", "\"messages\":[{\"role\":\"user\",\"content\":\"\(prompt)\"}]"]
@@ -142,7 +148,9 @@ final class Recorder<Element: Sendable>: Sendable {
 }
 
 /// Runs `operation` and notes when it finished.
-func timed<Value: Sendable>(_ operation: () async throws -> Value) async throws -> (Value, ContinuousClock.Instant) {
+func timed<Value: Sendable>(
+    _ operation: () async throws -> Value
+) async throws -> (Value, ContinuousClock.Instant) {
     let value = try await operation()
     return (value, ContinuousClock.now)
 }

@@ -12,13 +12,15 @@ struct QueueTests {
             $0.gpu = true
         }) { node in
             async let first = timed {
-                try await node.post("/v1/chat/completions", json: chatBody(prompt: "first", maxTokens: 8)).status
+                try await node.post("/v1/chat/completions", json: chatBody(prompt: "first", maxTokens: 8))
+                    .status
             }
             #expect(try await eventually { try await node.health()["in_flight"]?.intValue == 1 })
             let busy = try await node.health()
             #expect(busy["gpu_utilization"]?.doubleValue == 1)
             async let second = timed {
-                try await node.post("/v1/chat/completions", json: chatBody(prompt: "second", maxTokens: 1)).status
+                try await node.post("/v1/chat/completions", json: chatBody(prompt: "second", maxTokens: 1))
+                    .status
             }
             #expect(try await eventually { try await node.health()["queue_depth"]?.intValue == 1 })
             let (firstStatus, firstDone) = try await first
@@ -41,7 +43,9 @@ struct QueueTests {
         }) { (node: NodeClient) async throws in
             async let first = node.post("/v1/chat/completions", json: chatBody(maxTokens: 5))
             #expect(try await eventually { try await node.health()["in_flight"]?.intValue == 1 })
-            let waiting = Task { try await node.post("/v1/chat/completions", json: chatBody(), timeout: .milliseconds(300)) }
+            let waiting = Task {
+                try await node.post("/v1/chat/completions", json: chatBody(), timeout: .milliseconds(300))
+            }
             #expect(await failed { _ = try await waiting.value })
             #expect(try await eventually { try await node.health()["queue_depth"]?.intValue == 0 })
             #expect(try await first.status == 200)
@@ -54,7 +58,8 @@ struct QueueTests {
             $0.maxConcurrency = 1
             $0.tokensPerSecond = 20
         }) { node in
-            async let stream = node.stream("/v1/chat/completions", json: chatBody(maxTokens: 10, stream: true))
+            async let stream = node.stream(
+                "/v1/chat/completions", json: chatBody(maxTokens: 10, stream: true))
             #expect(try await eventually { try await node.health()["in_flight"]?.intValue == 1 })
             let frames = try await stream.frames
             #expect(frames.last?.data == "[DONE]")
