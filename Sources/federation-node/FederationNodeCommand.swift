@@ -11,7 +11,6 @@ import Logging
 #endif
 
 /// `federation-node`: an OpenAI-compatible inference node with configurable latency, token rate and faults.
-@main
 struct FederationNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "federation-node",
@@ -114,6 +113,11 @@ struct FederationNodeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await serve()
+    }
+
+    /// Loads the configuration and runs the node until SIGTERM/SIGINT.
+    func serve() async throws {
         // Writes to a closed socket must fail with EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
 
