@@ -17,7 +17,7 @@ extension NodeRuntime {
 
     func chatCompletion(_ request: Request) async throws -> Response {
         try await serveInference(request) { buffer in
-            let body = try decodeJSON(ChatCompletionRequest.self, from: buffer)
+            let body = try ChatCompletionRequest.decode(from: buffer)
             guard !body.messages.isEmpty else {
                 throw OpenAIError.invalid(
                     "'messages' must contain at least one message.", param: "messages", code: "invalid_value")
