@@ -22,6 +22,8 @@ cleanup() {
     kill "$NODE_PID" 2>/dev/null || true
     [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
     wait "$NODE_PID" 2>/dev/null || true
+    sleep 0.2
+    rm -rf "$WORK"
 }
 trap cleanup EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$NODE_PORT/healthz" >/dev/null && break; sleep 0.1; done
@@ -47,3 +49,5 @@ wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$HERE/chat.lua" \
     "http://127.0.0.1:$NODE_PORT/v1/chat/completions"
 echo "== nginx: static response of the same body"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$HERE/chat.lua" "http://127.0.0.1:$NGINX_PORT/"
+echo "== context: federation-node GET /healthz (a trivial Hummingbird route: the framework's ceiling here)"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$NODE_PORT/healthz"
