@@ -21,7 +21,7 @@ EMBEDDING_DIMENSION = 64
 
 
 def _binary() -> pathlib.Path:
-    configuration = os.environ.get("FEDNODE_BUILD_CONFIGURATION", "debug")
+    configuration = os.environ.get("FEDERATION_NODE_BUILD_CONFIGURATION", "debug")
     bin_path = subprocess.run(
         ["swift", "build", "-c", configuration, "--show-bin-path"],
         cwd=REPO_ROOT, check=True, capture_output=True, text=True,
