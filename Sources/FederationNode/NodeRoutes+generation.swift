@@ -1,6 +1,7 @@
 import FederationCore
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 /// `POST /v1/chat/completions` and `POST /v1/completions`: deterministic text at a configured token rate.
 extension NodeRuntime {
@@ -92,7 +93,10 @@ extension NodeRuntime {
                 for (index, token) in tokens.enumerated() {
                     if let stall, index == stall.afterTokens {
                         self.faults.recordStall()
-                        try await Task.sleep(for: .seconds(stall.seconds))
+                        // A stall (unlike normal pacing) does not hold up a graceful shutdown.
+                        try await cancelWhenGracefulShutdown {
+                            try await Task.sleep(for: .seconds(stall.seconds))
+                        }
                         start = start.advanced(by: .seconds(stall.seconds))
                     }
                     if self.configuration.tokensPerSecond > 0 {
