@@ -1,6 +1,17 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// One module per responsibility (docs/ARCHITECTURE.md): a pure core, the Redis layer, the shared
+// configuration and HTTP pieces, and one library per service under a thin executable.
+
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
 let package = Package(
     name: "federation-gateway",
     platforms: [.macOS(.v15)],
@@ -8,61 +19,50 @@ let package = Package(
         .library(name: "FederationCore", targets: ["FederationCore"]),
         .library(name: "FederationRedis", targets: ["FederationRedis"]),
         .library(name: "FederationState", targets: ["FederationState"]),
-        .library(name: "FederationTestSupport", targets: ["FederationTestSupport"]),
         .library(name: "FederationConfig", targets: ["FederationConfig"]),
         .library(name: "FederationHTTP", targets: ["FederationHTTP"]),
+        .library(name: "FederationNode", targets: ["FederationNode"]),
+        .library(name: "FederationTestSupport", targets: ["FederationTestSupport"]),
+        .executable(name: "federation-node", targets: ["federation-node"]),
         .executable(name: "federation-bench", targets: ["federation-bench"]),
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure decision logic: no I/O, no networking, injectable clock and randomness.
         .target(name: "FederationCore"),
-        .executableTarget(name: "federation-bench", dependencies: ["FederationCore"]),
         .testTarget(name: "FederationCoreTests", dependencies: ["FederationCore"]),
+        .executableTarget(name: "federation-bench", dependencies: ["FederationCore"]),
 
         // hiredis (Debian libhiredis-dev) as a Swift module.
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // Our Swift client over hiredis: commands, pipelines, scripts, pool, subscriber.
-        .target(
-            name: "FederationRedis",
-            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FederationRedis", dependencies: ["CHiredis", logging]),
+        .testTarget(name: "FederationRedisTests", dependencies: ["FederationRedis", "FederationTestSupport"]),
         // The shared-state stores (Redis and in-memory) and the synced FederationView.
-        .target(
-            name: "FederationState",
-            dependencies: [
-                "FederationCore", "FederationRedis",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
-        // Helpers for tests of this and later packages (a real redis-server per test process).
-        .target(name: "FederationTestSupport", dependencies: ["FederationRedis", "CHiredis"]),
-        .executableTarget(
-            name: "federation-redis-bench",
-            dependencies: [
-                "FederationCore", "FederationRedis", "FederationState", "FederationTestSupport",
-                .product(name: "Logging", package: "swift-log"),
-            ]),
-        .testTarget(
-            name: "FederationRedisTests", dependencies: ["FederationRedis", "FederationTestSupport"]),
+        .target(name: "FederationState", dependencies: ["FederationCore", "FederationRedis", logging, lifecycle]),
         .testTarget(
             name: "FederationStateTests",
-            dependencies: [
-                "FederationState", "FederationCore", "FederationRedis", "FederationTestSupport",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
+            dependencies: ["FederationState", "FederationCore", "FederationRedis", "FederationTestSupport", lifecycle]),
+        .executableTarget(
+            name: "federation-redis-bench",
+            dependencies: ["FederationCore", "FederationRedis", "FederationState", "FederationTestSupport", logging]),
+        // Helpers for tests (a real redis-server per test process); not a test target so that
+        // every test target and benchmark can use it.
+        .target(name: "FederationTestSupport", dependencies: ["FederationRedis", "CHiredis"]),
 
         // The one configuration file (YAML) + environment every service reads.
-        .target(
-            name: "FederationConfig",
-            dependencies: ["FederationCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "FederationConfig", dependencies: ["FederationCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "FederationConfigTests", dependencies: ["FederationConfig", "FederationCore"]),
 
         // What every HTTP surface shares: OpenAI-style errors, JSON bodies with limits, the admin
@@ -70,18 +70,36 @@ let package = Package(
         .target(
             name: "FederationHTTP",
             dependencies: [
-                "FederationCore",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "FederationCore", hummingbird, nioCore,
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
         .testTarget(
             name: "FederationHTTPTests",
             dependencies: [
-                "FederationHTTP", "FederationCore",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "FederationHTTP", "FederationCore", hummingbird, hummingbirdTesting,
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+
+        // A runnable OpenAI-compatible inference node with configurable latency, token rate and faults.
+        .target(
+            name: "FederationNode",
+            dependencies: [
+                "FederationCore", "FederationHTTP", hummingbird, logging, lifecycle, nioCore, httpClient,
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
+        .executableTarget(
+            name: "federation-node",
+            dependencies: [
+                "FederationNode", argumentParser, hummingbird, logging, nioCore,
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "FederationNodeTests",
+            dependencies: [
+                "FederationNode", "FederationCore", "FederationHTTP", hummingbird, hummingbirdTesting, httpClient,
+                logging, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
     ],
     swiftLanguageModes: [.v6]

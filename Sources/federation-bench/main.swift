@@ -75,7 +75,7 @@ if let flag = CommandLine.arguments.firstIndex(of: "--profile"), flag + 1 < Comm
     let count = Int(CommandLine.arguments[flag + 1])
 {
     let snapshot = makeSnapshot(nodes: 100, strategy: .leastLatency)
-    let router = Router(random: SeededRandomSource(seed: 1))
+    let router = RoutingEngine(random: SeededRandomSource(seed: 1))
     let req = InferenceRequest(requestId: "r", capability: .generate, originRegion: "eu-west")
     var eligible = 0
     for _ in 0..<count { eligible &+= (try? router.route(req, in: snapshot))?.eligibleCount ?? 0 }
@@ -92,7 +92,7 @@ for size in sizes {
     let iterations = max(20, budget / size)
     for strategy in LoadBalanceStrategy.allCases {
         let snapshot = makeSnapshot(nodes: size, strategy: strategy)
-        let router = Router(random: SeededRandomSource(seed: 1))
+        let router = RoutingEngine(random: SeededRandomSource(seed: 1))
         var k = 0
         let ns = measure(iterations: iterations, rounds: quick ? 3 : 7) {
             k &+= 1
@@ -104,7 +104,7 @@ for size in sizes {
         row += pad(format(ns), 19)
     }
     let snapshot = makeSnapshot(nodes: size, strategy: .leastLatency)
-    let router = Router(random: SeededRandomSource(seed: 1))
+    let router = RoutingEngine(random: SeededRandomSource(seed: 1))
     let req = InferenceRequest(requestId: "r", capability: .generate, originRegion: "eu-west")
     let explainNs = measure(iterations: max(5, iterations / 10), rounds: 3) {
         sink &+= router.candidates(for: req, in: snapshot).count

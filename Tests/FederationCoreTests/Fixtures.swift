@@ -76,8 +76,10 @@ func candidate(
         }, circuit: nil, inFlight: 0)
 }
 
-func router(seed: UInt64 = 42, clock: ManualClock = ManualClock(), policy: CompositePolicy? = nil) -> Router {
-    Router(policy: policy, clock: clock, random: SeededRandomSource(seed: seed))
+func router(
+    seed: UInt64 = 42, clock: ManualClock = ManualClock(), policy: CompositePolicy? = nil
+) -> RoutingEngine {
+    RoutingEngine(policy: policy, clock: clock, random: SeededRandomSource(seed: seed))
 }
 
 /// A load estimator backed by a dictionary.

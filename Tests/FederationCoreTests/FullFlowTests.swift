@@ -44,7 +44,7 @@ struct FullFlowTests {
         #expect(trackers.count == 5)
 
         let snapshot = FederationSnapshot(catalog: catalog, health: trackers.mapValues(\.snapshot))
-        let router = Router(clock: clock, random: SeededRandomSource(seed: 1))
+        let router = RoutingEngine(clock: clock, random: SeededRandomSource(seed: 1))
 
         // 1. transcribe: two candidates, the faster us-west wins
         let transcribe = InferenceRequest(requestId: "t", capability: .transcribe, tenantId: "acme")

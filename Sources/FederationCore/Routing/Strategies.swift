@@ -7,7 +7,7 @@ struct RoundRobinKey: Hashable {
     var model: ModelId?
 }
 
-extension Router {
+extension RoutingEngine {
     /// The `count` best-scored entries, best first (ties in node-id order so the cut is stable).
     /// Linear in the pool size for a small `count`.
     func topScored(_ pool: [Scored], count: Int, nodes: [CandidateNode]) -> [Scored] {

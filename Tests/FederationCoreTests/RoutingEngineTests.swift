@@ -2,7 +2,7 @@ import Testing
 
 @testable import FederationCore
 
-@Suite("Router")
+@Suite("Routing engine")
 struct RouterTests {
     @Test("no node for the capability: no_capacity, 503")
     func noCapacity() {

@@ -4,7 +4,7 @@ import Synchronization
 /// request from a `FederationSnapshot`, ejects open circuits and unhealthy nodes (with a panic
 /// threshold), applies the policies, keeps the best `maxCandidates`, and lets the strategy pick.
 /// Pure apart from its injected clock and randomness and the round-robin counters.
-public final class Router: Sendable {
+public final class RoutingEngine: Sendable {
     private let policyOverride: CompositePolicy?
     private let clock: any FederationClock
     let random: any RandomSource

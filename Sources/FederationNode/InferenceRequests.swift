@@ -1,0 +1,159 @@
+import FederationHTTP
+
+/// `POST /v1/chat/completions` body (the fields this node reads; others are ignored).
+struct ChatCompletionRequest: Decodable, Sendable {
+    struct Message: Decodable, Sendable {
+        let role: String
+        let content: MessageContent?
+    }
+
+    struct StreamOptions: Decodable, Sendable {
+        let includeUsage: Bool?
+        enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
+    }
+
+    let model: String
+    let messages: [Message]
+    let maxTokens: Int?
+    let maxCompletionTokens: Int?
+    let stream: Bool?
+    let streamOptions: StreamOptions?
+
+    enum CodingKeys: String, CodingKey {
+        case model, messages, stream
+        case maxTokens = "max_tokens"
+        case maxCompletionTokens = "max_completion_tokens"
+        case streamOptions = "stream_options"
+    }
+
+    /// The text the answer is derived from: every message's role and content.
+    var prompt: String {
+        messages.map { "\($0.role): \($0.content?.text ?? "")" }.joined(separator: "\n")
+    }
+}
+
+/// A message's content: a string, or an array of parts of which the `text` ones count.
+enum MessageContent: Decodable, Sendable {
+    case text(String)
+    case parts([Part])
+
+    struct Part: Decodable, Sendable {
+        let type: String
+        let text: String?
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            self = .text(text)
+        } else if let parts = try? container.decode([Part].self) {
+            self = .parts(parts)
+        } else {
+            throw DecodingError.typeMismatch(
+                String.self,
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "content must be a string or an array of content parts"))
+        }
+    }
+
+    var text: String {
+        switch self {
+        case .text(let text): text
+        case .parts(let parts): parts.compactMap(\.text).joined(separator: " ")
+        }
+    }
+}
+
+/// `POST /v1/completions` body.
+struct CompletionRequest: Decodable, Sendable {
+    let model: String
+    let prompt: Prompt
+    let maxTokens: Int?
+    let stream: Bool?
+    let streamOptions: ChatCompletionRequest.StreamOptions?
+
+    enum CodingKeys: String, CodingKey {
+        case model, prompt, stream
+        case maxTokens = "max_tokens"
+        case streamOptions = "stream_options"
+    }
+}
+
+/// A string, or an array of strings (joined), as `prompt` and `input` accept.
+enum Prompt: Decodable, Sendable {
+    case one(String)
+    case many([String])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            self = .one(text)
+        } else if let texts = try? container.decode([String].self) {
+            self = .many(texts)
+        } else {
+            throw DecodingError.typeMismatch(
+                String.self,
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "expected a string or an array of strings"))
+        }
+    }
+
+    var texts: [String] {
+        switch self {
+        case .one(let text): [text]
+        case .many(let texts): texts
+        }
+    }
+}
+
+/// `POST /v1/embeddings` body.
+struct EmbeddingRequest: Decodable, Sendable {
+    let model: String
+    let input: Prompt
+    let encodingFormat: String?
+    let dimensions: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case model, input, dimensions
+        case encodingFormat = "encoding_format"
+    }
+}
+
+/// `POST /v1/audio/speech` body.
+struct SpeechRequest: Decodable, Sendable {
+    let model: String
+    let input: String
+    let voice: String?
+    let responseFormat: String?
+
+    enum CodingKeys: String, CodingKey {
+        case model, input, voice
+        case responseFormat = "response_format"
+    }
+}
+
+/// `POST /v1/images/generations` body.
+struct ImageRequest: Decodable, Sendable {
+    let prompt: String
+    let model: String?
+    let n: Int?
+    let size: String?
+    let responseFormat: String?
+
+    enum CodingKeys: String, CodingKey {
+        case prompt, model, n, size
+        case responseFormat = "response_format"
+    }
+}
+
+/// Checks `max_tokens`-style limits; the error names the field.
+func validatedMaxTokens(_ value: Int?, param: String, default defaultValue: Int) throws -> Int {
+    guard let value else { return defaultValue }
+    guard (1...16_384).contains(value) else {
+        throw OpenAIError.invalid(
+            "'\(param)' must be between 1 and 16384, got \(value).", param: param, code: "invalid_value")
+    }
+    return value
+}

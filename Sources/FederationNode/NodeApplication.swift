@@ -1,0 +1,58 @@
+import FederationCore
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Builds the node's HTTP application: every OpenAI-compatible route, health and the fault admin API.
+///
+/// Tests start it in-process with `port = 0`; the executable runs it with `runService()`.
+/// - Parameters:
+///   - configuration: the node's settings (validated here).
+///   - logger: where the node logs.
+///   - onServerRunning: called with the bound port once the server listens.
+public func buildNodeApplication(
+    configuration: NodeConfiguration,
+    logger: Logger = Logger(label: "federation-node"),
+    onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    try configuration.validate()
+    var logger = logger
+    logger[metadataKey: "node"] = .string(configuration.nodeId)
+    let runtime = NodeRuntime(configuration: configuration, logger: logger)
+    let router = Router()
+    router.addNodeRoutes(runtime: runtime)
+    var app = Application(
+        router: router,
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "federation-node"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port)
+        },
+        logger: logger
+    )
+    if let url = configuration.registerURL {
+        app.addServices(RegistrationService(configuration: configuration, catalogURL: url, logger: logger))
+    }
+    return app
+}
+
+extension Router<BasicRequestContext> {
+    /// Registers every route the node serves.
+    func addNodeRoutes(runtime: NodeRuntime) {
+        post("/v1/chat/completions") { request, _ in try await runtime.chatCompletion(request) }
+        post("/v1/completions") { request, _ in try await runtime.completion(request) }
+        post("/v1/embeddings") { request, _ in try await runtime.embeddings(request) }
+        post("/v1/audio/transcriptions") { request, _ in try await runtime.transcription(request) }
+        post("/v1/audio/speech") { request, _ in try await runtime.speech(request) }
+        post("/v1/images/generations") { request, _ in try await runtime.imageGeneration(request) }
+        get("/v1/models") { _, _ in try runtime.listModels() }
+        get("/health") { _, _ in try runtime.health() }
+        get("/healthz") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
+        }
+        get("/admin/faults") { _, _ in try runtime.faultReport() }
+        post("/admin/faults") { request, _ in try await runtime.setFaults(request) }
+        delete("/admin/faults") { _, _ in try runtime.clearFaults() }
+    }
+}
