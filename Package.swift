@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "FederationState", targets: ["FederationState"]),
         .library(name: "FederationConfig", targets: ["FederationConfig"]),
         .library(name: "FederationHTTP", targets: ["FederationHTTP"]),
+        .library(name: "FederationServiceKit", targets: ["FederationServiceKit"]),
         .library(name: "FederationNode", targets: ["FederationNode"]),
         .library(name: "FederationTestSupport", targets: ["FederationTestSupport"]),
         .executable(name: "federation-node", targets: ["federation-node"]),
@@ -37,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // Pure decision logic: no I/O, no networking, injectable clock and randomness.
@@ -78,6 +80,15 @@ let package = Package(
             name: "FederationHTTPTests",
             dependencies: [
                 "FederationHTTP", "FederationCore", hummingbird, hummingbirdTesting,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+
+        // What every service executable shares: flags → configuration, logging/metrics bootstrap.
+        .target(
+            name: "FederationServiceKit",
+            dependencies: [
+                "FederationConfig", argumentParser, logging,
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
