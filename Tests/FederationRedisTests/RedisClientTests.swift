@@ -158,7 +158,9 @@ import Testing
 
     @Test func connectionRefusedIsClearAndFailsFastWhileBackingOff() async throws {
         let port = server.port == 1 ? 2 : 1  // nothing listens on port 1
-        var config = RedisConfiguration(port: port, initialReconnectDelay: .seconds(5))
+        // a backoff window far longer than any test machine needs between the two calls
+        var config = RedisConfiguration(
+            port: port, initialReconnectDelay: .seconds(120), maximumReconnectDelay: .seconds(240))
         config.poolSize = 1
         try await RedisClient.withClient(configuration: config) { client in
             let first = await redisError { try await client.command("PING") }
