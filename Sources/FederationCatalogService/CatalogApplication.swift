@@ -52,7 +52,8 @@ public func buildCatalogApplication(
     let listen = configuration.catalog.listen
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "federation-catalog"),
+        configuration: .init(
+            address: .hostname(listen.host, port: listen.port), serverName: "federation-catalog"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
         logger: logger)
     app.addServices(LeaseReaper(writer: writer, interval: reapInterval, logger: logger))

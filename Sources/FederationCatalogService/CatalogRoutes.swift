@@ -18,7 +18,8 @@ struct CatalogAPI: Sendable {
         group.post("deployments") { request, _ in try await register(request) }
         group.delete("deployments/:model/:node") { _, context in
             try await deregister(
-                model: try pathId(context, "model") { ModelId($0) }, node: try pathId(context, "node") { NodeId($0) })
+                model: try pathId(context, "model") { ModelId($0) },
+                node: try pathId(context, "node") { NodeId($0) })
         }
         group.delete("nodes/**") { _, context in try await deregisterNode(try catchAllId(context, "node")) }
         group.get("nodes") { request, _ in try await listNodes(request) }
@@ -128,7 +129,8 @@ extension ModelUpdate {
         }
         if parameters == 0 {
             throw OpenAIError.invalid(
-                "Invalid 'parameters': must be a positive integer.", param: "parameters", code: "invalid_value")
+                "Invalid 'parameters': must be a positive integer.", param: "parameters",
+                code: "invalid_value")
         }
     }
 }
@@ -147,7 +149,8 @@ func catchAllId(_ context: BasicRequestContext, _ name: String) throws -> String
 
 private func checkedId(_ value: String, _ name: String) throws -> String {
     if let problem = Identifier.problem(with: value, kind: "\(name) id") {
-        throw OpenAIError.invalid("Invalid '\(name)' in the path: \(problem)", param: name, code: "invalid_value")
+        throw OpenAIError.invalid(
+            "Invalid '\(name)' in the path: \(problem)", param: name, code: "invalid_value")
     }
     return value
 }

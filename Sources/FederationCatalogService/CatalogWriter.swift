@@ -127,7 +127,9 @@ struct CatalogWriter: Sendable {
         var removed: [NodeId] = []
         for node in due {
             let expired = try await gate.withGate { () async throws -> Bool in
-                guard let expiry = try await leases.lease(of: node), expiry <= clock.now() else { return false }
+                guard let expiry = try await leases.lease(of: node), expiry <= clock.now() else {
+                    return false
+                }
                 _ = try await removeNode(node, reason: "lease expired")
                 return true
             }

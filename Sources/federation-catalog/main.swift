@@ -38,7 +38,8 @@ struct FederationCatalogCommand: AsyncParsableCommand {
                 logger.info(
                     "federation-catalog listening",
                     metadata: [
-                        "host": "\(listen.host)", "port": "\(port)", "namespace": "\(configuration.namespace)",
+                        "host": "\(listen.host)", "port": "\(port)",
+                        "namespace": "\(configuration.namespace)",
                         "redis": "\(redisConfiguration.endpoint)",
                     ])
             })

@@ -56,14 +56,16 @@ struct CatalogAPITests {
                     ]))
             let reply = try await catalog.register(
                 registration(
-                    "n1", models: [.init(name: "a", capabilities: [.code])], endpoint: "http://10.9.9.9:9000"))
+                    "n1", models: [.init(name: "a", capabilities: [.code])], endpoint: "http://10.9.9.9:9000")
+            )
             let body = try reply.decode(RegistrationReply.self)
             #expect(body.removedModels == ["b"])
             #expect(body.node.endpoint == "http://10.9.9.9:9000")
             #expect(body.node.models == [.init(name: "a", capabilities: [.code])])
             #expect(try await catalog.send(.get, "/v1/models/b").status == 404, "nothing serves b any more")
             #expect(try await catalog.nodeIds(capability: "embed") == [])
-            #expect(try await catalog.nodeIds(capability: "generate") == [], "the old deployment was replaced")
+            #expect(
+                try await catalog.nodeIds(capability: "generate") == [], "the old deployment was replaced")
             #expect(try await catalog.nodeIds(capability: "code") == ["n1"])
         }
     }
@@ -77,7 +79,8 @@ struct CatalogAPITests {
                     models: [
                         .init(name: "a", capabilities: [.generate]), .init(name: "b", capabilities: [.embed]),
                     ]))
-            try await catalog.register(registration("n2", models: [.init(name: "a", capabilities: [.generate])]))
+            try await catalog.register(
+                registration("n2", models: [.init(name: "a", capabilities: [.generate])]))
 
             #expect(try await catalog.send(.delete, "/v1/deployments/b/n1").status == 200)
             #expect(try await catalog.send(.delete, "/v1/deployments/b/n1").status == 404)
@@ -103,7 +106,8 @@ struct CatalogAPITests {
                 registration("n1", models: [.init(name: "meta/llama-3", capabilities: [.generate])]))
             let put = try await catalog.send(
                 .put, "/v1/models/meta/llama-3",
-                json: ModelUpdate(name: "Llama 3", version: "3.0", parameters: 8_000_000_000, quantization: "q4"))
+                json: ModelUpdate(
+                    name: "Llama 3", version: "3.0", parameters: 8_000_000_000, quantization: "q4"))
             #expect(put.status == 200, "\(put.text)")
             let model = try await catalog.send(.get, "/v1/models/meta%2Fllama-3").decode(ModelView.self)
             #expect(model.name == "Llama 3")
@@ -144,13 +148,16 @@ struct AdminTokenTests {
     @Test("writes need the token when one is configured (401 without, 403 wrong); reads stay open")
     func tokenRequired() async throws {
         try await withCatalog(token: "s3cret") { catalog in
-            let missing = try await catalog.send(.post, "/v1/deployments", json: registration("n1"), token: .some(nil))
+            let missing = try await catalog.send(
+                .post, "/v1/deployments", json: registration("n1"), token: .some(nil))
             #expect(missing.status == 401)
-            let wrong = try await catalog.send(.post, "/v1/deployments", json: registration("n1"), token: "nope")
+            let wrong = try await catalog.send(
+                .post, "/v1/deployments", json: registration("n1"), token: "nope")
             #expect(wrong.status == 403)
             #expect(try await catalog.send(.delete, "/v1/nodes/n1", token: .some(nil)).status == 401)
             #expect(
-                try await catalog.send(.put, "/v1/models/m", json: ModelUpdate(), token: .some(nil)).status == 401)
+                try await catalog.send(.put, "/v1/models/m", json: ModelUpdate(), token: .some(nil)).status
+                    == 401)
             #expect(try await catalog.nodeIds() == [], "a refused write leaves nothing behind")
             #expect(try await catalog.send(.post, "/v1/deployments", json: registration("n1")).status == 200)
             #expect(try await catalog.send(.get, "/v1/nodes", token: .some(nil)).status == 200)

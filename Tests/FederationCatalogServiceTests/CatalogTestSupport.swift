@@ -63,8 +63,11 @@ struct CatalogHarness: Sendable {
         var cursor = "0"
         var keys: [String] = []
         repeat {
-            let reply = try await redis.command("SCAN", cursor, "MATCH", "\(self.keys.namespace):*", "COUNT", "1000")
-            guard let parts = reply.array, parts.count == 2 else { throw TestFailure("bad SCAN reply \(reply)") }
+            let reply = try await redis.command(
+                "SCAN", cursor, "MATCH", "\(self.keys.namespace):*", "COUNT", "1000")
+            guard let parts = reply.array, parts.count == 2 else {
+                throw TestFailure("bad SCAN reply \(reply)")
+            }
             cursor = parts[0].string ?? "0"
             keys += (parts[1].array ?? []).compactMap(\.string)
         } while cursor != "0"
@@ -156,10 +159,12 @@ func eventually(
 
 /// A registration like the ones `federation-node` sends.
 func registration(
-    _ node: String, models: [RegistrationRequest.Model] = [.init(name: "llama-3-8b", capabilities: [.generate])],
+    _ node: String,
+    models: [RegistrationRequest.Model] = [.init(name: "llama-3-8b", capabilities: [.generate])],
     endpoint: String? = nil, lease: Double? = nil
 ) -> RegistrationRequest {
     RegistrationRequest(
-        nodeId: node, region: "us-west", endpoint: endpoint ?? "http://10.0.0.1:8000", gpu: true, models: models,
+        nodeId: node, region: "us-west", endpoint: endpoint ?? "http://10.0.0.1:8000", gpu: true,
+        models: models,
         leaseSeconds: lease)
 }

@@ -62,7 +62,8 @@ struct RedisRestartTests {
             try server.start()
             let back = try await eventually {
                 let reply = try await catalog.send(.get, "/v1/nodes")
-                return reply.status == 200 && (try? reply.decode(NodeList.self).nodes.map(\.id)) == ["durable"]
+                return reply.status == 200
+                    && (try? reply.decode(NodeList.self).nodes.map(\.id)) == ["durable"]
             }
             #expect(back, "the catalog did not recover after Redis returned")
             #expect(try await catalog.send(.get, "/readyz").status == 200)

@@ -28,7 +28,9 @@ struct InvalidCase: Sendable, CustomTestStringConvertible {
             "lease_seconds": "30",
         ]
         for (key, value) in fields { all[key] = value.isEmpty ? nil : value }
-        let body = "{" + all.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+        let body =
+            "{" + all.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
+            + "}"
         return InvalidCase(label, body, param: param)
     }
 }
@@ -47,16 +49,25 @@ struct ValidationTests {
         .registration("empty model list", param: "models", ["models": "[]"]),
         .registration(
             "unknown capability in the second model", param: "models[1].capabilities[0]",
-            ["models": "[{\"name\":\"a\",\"capabilities\":[\"generate\"]},{\"name\":\"b\",\"capabilities\":[\"generat\"]}]"]),
+            [
+                "models":
+                    "[{\"name\":\"a\",\"capabilities\":[\"generate\"]},{\"name\":\"b\",\"capabilities\":[\"generat\"]}]"
+            ]),
         .registration(
             "empty capabilities", param: "models[0].capabilities",
             ["models": "[{\"name\":\"a\",\"capabilities\":[]}]"]),
         .registration(
             "invalid model name", param: "models[1].name",
-            ["models": "[{\"name\":\"a\",\"capabilities\":[\"embed\"]},{\"name\":\"b c\",\"capabilities\":[\"embed\"]}]"]),
+            [
+                "models":
+                    "[{\"name\":\"a\",\"capabilities\":[\"embed\"]},{\"name\":\"b c\",\"capabilities\":[\"embed\"]}]"
+            ]),
         .registration(
             "duplicate model", param: "models[1].name",
-            ["models": "[{\"name\":\"a\",\"capabilities\":[\"embed\"]},{\"name\":\"a\",\"capabilities\":[\"code\"]}]"]),
+            [
+                "models":
+                    "[{\"name\":\"a\",\"capabilities\":[\"embed\"]},{\"name\":\"a\",\"capabilities\":[\"code\"]}]"
+            ]),
         .registration(
             "zero parameters", param: "models[0].parameters",
             ["models": "[{\"name\":\"a\",\"capabilities\":[\"embed\"],\"parameters\":0}]"]),
@@ -67,7 +78,9 @@ struct ValidationTests {
         .registration("zero lease", param: "lease_seconds", ["lease_seconds": "0"]),
         .registration("negative lease", param: "lease_seconds", ["lease_seconds": "-5"]),
         .registration("gpu as text", param: "gpu", ["gpu": "\"yes\""]),
-        .registration("label value too long", param: "labels.rack", ["labels": "{\"rack\":\"\(String(repeating: "x", count: 2000))\"}"]),
+        .registration(
+            "label value too long", param: "labels.rack",
+            ["labels": "{\"rack\":\"\(String(repeating: "x", count: 2000))\"}"]),
         InvalidCase("not JSON", "{node_id:", param: nil),
         InvalidCase("empty body", "", param: nil),
     ]
