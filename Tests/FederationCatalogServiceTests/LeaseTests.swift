@@ -1,5 +1,8 @@
 import FederationCatalogService
 import FederationCore
+import FederationRedis
+import FederationState
+import FederationTestSupport
 import Foundation
 import Testing
 
@@ -13,6 +16,7 @@ struct LeaseTests {
             let expires = try #require(try reply.decode(RegistrationReply.self).node.leaseExpiresAt)
             #expect(expires > Int64(Date().timeIntervalSince1970 * 1000))
             #expect(try await catalog.nodeIds() == ["leased", "permanent"])
+            let versionBefore = try await catalog.send(.get, "/v1/nodes").decode(NodeList.self).version
 
             let gone = try await eventually { try await catalog.nodeIds() == ["permanent"] }
             #expect(gone, "the leased node was not removed after its lease passed")
@@ -20,6 +24,8 @@ struct LeaseTests {
             #expect(catalog.metric("federation_catalog_lease_expiries_total") == 1)
             let leases = try await catalog.redis.command("ZCARD", catalog.keys.leases)
             #expect(leases.int == 0, "the expired lease is removed")
+            let versionAfter = try await catalog.send(.get, "/v1/nodes").decode(NodeList.self).version
+            #expect(versionAfter > versionBefore, "the expiry went through the store (version bump + event)")
         }
     }
 
@@ -74,6 +80,43 @@ struct LeaseTests {
             #expect(try await catalog.redis.command("ZCARD", catalog.keys.leases).int == 1)
             #expect(try await catalog.send(.delete, "/v1/deployments/llama-3-8b/n1").status == 200)
             #expect(try await catalog.redis.command("ZCARD", catalog.keys.leases).int == 0)
+        }
+    }
+}
+
+@Suite("LeaseStore contract")
+struct LeaseStoreContractTests {
+    /// Both implementations, each in a fresh namespace / instance.
+    static func stores() -> [(String, any LeaseStore)] {
+        let redis = RedisClient(configuration: RedisServerProcess.shared.configuration())
+        return [
+            (
+                "redis",
+                RedisLeaseStore(client: redis, keys: FederationKeys(namespace: uniqueNamespace("lease")))
+            ),
+            ("memory", InMemoryLeaseStore()),
+        ]
+    }
+
+    @Test("set, renew, read, list expired (earliest first), remove")
+    func contract() async throws {
+        for (name, store) in Self.stores() {
+            let t0 = Timestamp(milliseconds: 1_000_000)
+            try await store.setLease(node: "a", expiresAt: t0.advanced(by: .seconds(2)))
+            try await store.setLease(node: "b", expiresAt: t0.advanced(by: .seconds(1)))
+            try await store.setLease(node: "c", expiresAt: t0.advanced(by: .seconds(10)))
+            #expect(try await store.lease(of: "a") == t0.advanced(by: .seconds(2)), "\(name)")
+            #expect(try await store.lease(of: "nope") == nil, "\(name)")
+            #expect(try await store.expired(at: t0, limit: 10) == [], "\(name)")
+            #expect(
+                try await store.expired(at: t0.advanced(by: .seconds(5)), limit: 10) == ["b", "a"], "\(name)")
+            #expect(try await store.expired(at: t0.advanced(by: .seconds(5)), limit: 1) == ["b"], "\(name)")
+            try await store.setLease(node: "b", expiresAt: t0.advanced(by: .seconds(20)))
+            #expect(try await store.expired(at: t0.advanced(by: .seconds(5)), limit: 10) == ["a"], "\(name)")
+            try await store.removeLease(node: "a")
+            try await store.removeLease(node: "missing")
+            #expect(try await store.allLeases().keys.sorted() == ["b", "c"], "\(name)")
+            if let redis = store as? RedisLeaseStore { await redis.client.close() }
         }
     }
 }
