@@ -41,9 +41,10 @@ public func buildCatalogApplication(
     let metrics = CatalogMetrics(registry: registry)
     let writer = CatalogWriter(
         catalog: catalog, leases: leases, clock: clock, metrics: metrics, logger: logger)
+    // The configuration loader does not check the default lease: at least one second.
     let api = CatalogAPI(
         writer: writer, maxBodyBytes: configuration.catalog.maxBodyBytes,
-        defaultLease: .seconds(configuration.catalog.defaultLeaseSeconds))
+        defaultLease: .seconds(max(1, configuration.catalog.defaultLeaseSeconds)))
     let router = Router()
     router.add(middleware: CatalogErrorMiddleware(metrics: metrics, logger: logger))
     router.addOperationalRoutes(service: "federation-catalog", registry: registry, readiness: readiness)
