@@ -112,6 +112,30 @@ let package = Package(
                 "FederationNode", "FederationCore", "FederationHTTP", hummingbird, hummingbirdTesting, httpClient,
                 logging, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
+
+        // federation-catalog: the single writer of catalog keys (JSON admin API, leases).
+        .target(
+            name: "FederationCatalogService",
+            dependencies: [
+                "FederationCore", "FederationRedis", "FederationState", "FederationConfig", "FederationHTTP",
+                hummingbird, logging, lifecycle, nioCore,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
+        .executableTarget(
+            name: "federation-catalog",
+            dependencies: [
+                "FederationCatalogService", "FederationServiceKit", "FederationConfig", "FederationRedis",
+                argumentParser, hummingbird, logging,
+            ]),
+        .testTarget(
+            name: "FederationCatalogServiceTests",
+            dependencies: [
+                "FederationCatalogService", "FederationCore", "FederationRedis", "FederationState",
+                "FederationConfig", "FederationTestSupport", "FederationNode", hummingbird, hummingbirdTesting,
+                logging, lifecycle, httpClient,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,115 @@
+import FederationConfig
+import FederationCore
+import FederationHTTP
+import FederationRedis
+import FederationState
+import Hummingbird
+import Logging
+import Prometheus
+
+/// Builds the `federation-catalog` HTTP application over Redis: the JSON admin API, `/healthz`,
+/// `/readyz` (Redis answers PING), `/metrics`, and the lease reaper as a background service.
+///
+/// Tests start it in-process with `configuration.catalog.listen.port = 0`; the executable runs it
+/// with `runService()`. The caller owns `redis` (and closes it after the application stopped).
+/// - Parameters:
+///   - onServerRunning: called with the bound port once the server listens.
+public func buildCatalogApplication(
+    configuration: FederationConfiguration, redis: RedisClient, registry: PrometheusCollectorRegistry,
+    logger: Logger = Logger(label: "federation-catalog"),
+    reapInterval: Duration = .seconds(1),
+    onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let keys = FederationKeys(namespace: configuration.namespace)
+    return buildCatalogApplication(
+        configuration: configuration, catalog: RedisCatalogStore(client: redis, keys: keys),
+        leases: RedisLeaseStore(client: redis, keys: keys), registry: registry, logger: logger,
+        reapInterval: reapInterval,
+        readiness: { await redisReadiness(redis) }, onServerRunning: onServerRunning)
+}
+
+/// Builds the catalog over any stores (e.g. ``InMemoryLeaseStore`` and `InMemoryCatalogStore`).
+/// - Parameters:
+///   - readiness: what `/readyz` checks (by default, nothing: always ready).
+public func buildCatalogApplication(
+    configuration: FederationConfiguration, catalog: any CatalogStore, leases: any LeaseStore,
+    registry: PrometheusCollectorRegistry, logger: Logger = Logger(label: "federation-catalog"),
+    clock: any FederationClock = SystemClock(), reapInterval: Duration = .seconds(1),
+    readiness: @escaping @Sendable () async -> Readiness = { Readiness(checks: [:]) },
+    onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let metrics = CatalogMetrics(registry: registry)
+    let writer = CatalogWriter(
+        catalog: catalog, leases: leases, clock: clock, metrics: metrics, logger: logger)
+    // The configuration loader does not check the default lease: at least one second.
+    let api = CatalogAPI(
+        writer: writer, maxBodyBytes: configuration.catalog.maxBodyBytes,
+        defaultLease: .seconds(max(1, configuration.catalog.defaultLeaseSeconds)))
+    let router = Router()
+    router.add(middleware: CatalogErrorMiddleware(metrics: metrics, logger: logger))
+    router.addOperationalRoutes(service: "federation-catalog", registry: registry, readiness: readiness)
+    let v1 = router.group("v1").add(middleware: AdminTokenMiddleware(token: configuration.adminToken))
+    api.addRoutes(to: v1)
+    let listen = configuration.catalog.listen
+    var app = Application(
+        router: router,
+        configuration: .init(
+            address: .hostname(listen.host, port: listen.port), serverName: "federation-catalog"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
+        logger: logger)
+    app.addServices(LeaseReaper(writer: writer, interval: reapInterval, logger: logger))
+    return app
+}
+
+/// `/readyz`: Redis answers PING within 500 ms.
+func redisReadiness(_ redis: RedisClient) async -> Readiness {
+    let outcome = await withTaskGroup(of: String?.self) { group in
+        group.addTask {
+            do {
+                let reply = try await redis.command("PING")
+                return reply.string == "PONG" ? "ok" : "redis: unexpected reply \(reply)"
+            } catch {
+                return "redis: \(error)"
+            }
+        }
+        group.addTask {
+            try? await Task.sleep(for: .milliseconds(500))
+            return nil
+        }
+        let first = await group.next() ?? nil
+        group.cancelAll()
+        return first ?? "redis: no PING reply within 500 ms"
+    }
+    return Readiness(checks: ["redis": outcome])
+}
+
+/// Turns failures into OpenAI-style JSON: Redis unavailable → 503 `redis_unavailable`, a
+/// ``FederationError`` → its status; counts 400/413 as validation failures.
+struct CatalogErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: CatalogMetrics
+    let logger: Logger
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as OpenAIError {
+            if error.status == .badRequest || error.status == .contentTooLarge {
+                metrics.validationFailures.increment()
+            }
+            throw error
+        } catch let error as RedisError {
+            metrics.redisFailures.increment()
+            logger.warning(
+                "redis unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw OpenAIError(
+                status: .serviceUnavailable,
+                message: "The catalog cannot reach Redis (\(error)); retry shortly.",
+                type: "server_error", code: "redis_unavailable", headers: [.retryAfter: "1"])
+        } catch let error as FederationError {
+            if error.httpStatus == 400 { metrics.validationFailures.increment() }
+            throw OpenAIError(error)
+        }
+    }
+}

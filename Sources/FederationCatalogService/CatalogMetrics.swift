@@ -1,0 +1,87 @@
+import Prometheus
+import Synchronization
+
+/// The catalog's Prometheus metrics (all prefixed `federation_catalog_`).
+public struct CatalogMetrics: Sendable {
+    /// Successful `POST /v1/deployments` (registrations and renewals).
+    let registrations: Counter
+    /// Deployments removed by `DELETE` (lease expiries are counted apart).
+    let deregistrations: Counter
+    /// Nodes removed because their lease passed.
+    let leaseExpiries: Counter
+    /// Requests refused with 400/413 before anything was written.
+    let validationFailures: Counter
+    /// Requests answered 503 because Redis could not be reached.
+    let redisFailures: Counter
+    /// Registered nodes, as of the last write or list.
+    let nodes: Gauge
+
+    /// Registers the metrics in `registry` (once per registry: the names are fixed).
+    public init(registry: PrometheusCollectorRegistry) {
+        func counter(_ name: String, _ help: String) -> Counter {
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(
+                    namespace: "federation", subsystem: "catalog", metricName: name, unitName: "total",
+                    helpText: help))
+        }
+        registrations = counter("registrations", "Registrations and renewals accepted.")
+        deregistrations = counter("deregistrations", "Deployments removed through the API.")
+        leaseExpiries = counter("lease_expiries", "Nodes deregistered because their lease passed.")
+        validationFailures = counter("validation_failures", "Requests refused as invalid (400/413).")
+        redisFailures = counter("redis_failures", "Requests answered 503 because Redis was unavailable.")
+        nodes = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "federation", subsystem: "catalog", metricName: "nodes", unitName: "",
+                helpText: "Registered nodes (as of the last write or read of the node list)."))
+    }
+}
+
+/// A FIFO async lock: the catalog's writes (API and lease reaper) run one at a time, so a renewal
+/// can never interleave with the expiry of the same node.
+final class SerialGate: Sendable {
+    private struct State {
+        var locked = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    /// Runs `body` while holding the gate.
+    func withGate<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
+    ) async throws -> T {
+        await acquire()
+        do {
+            let result = try await body()
+            release()
+            return result
+        } catch {
+            release()
+            throw error
+        }
+    }
+
+    private func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let acquired = state.withLock { state in
+                if state.locked {
+                    state.waiters.append(continuation)
+                    return false
+                }
+                state.locked = true
+                return true
+            }
+            if acquired { continuation.resume() }
+        }
+    }
+
+    private func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.locked = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+}

@@ -1,0 +1,122 @@
+import FederationCatalogService
+import FederationCore
+import FederationRedis
+import FederationState
+import FederationTestSupport
+import Foundation
+import Testing
+
+@Suite("Leases")
+struct LeaseTests {
+    @Test("a node whose lease passes is deregistered; a permanent node stays")
+    func expiry() async throws {
+        try await withCatalog { catalog in
+            try await catalog.register(registration("permanent"))
+            let reply = try await catalog.register(registration("leased", lease: 1))
+            let expires = try #require(try reply.decode(RegistrationReply.self).node.leaseExpiresAt)
+            #expect(expires > Int64(Date().timeIntervalSince1970 * 1000))
+            #expect(try await catalog.nodeIds() == ["leased", "permanent"])
+            let versionBefore = try await catalog.send(.get, "/v1/nodes").decode(NodeList.self).version
+
+            let gone = try await eventually { try await catalog.nodeIds() == ["permanent"] }
+            #expect(gone, "the leased node was not removed after its lease passed")
+            #expect(try await catalog.send(.get, "/v1/nodes/leased").status == 404)
+            #expect(catalog.metric("federation_catalog_lease_expiries_total") == 1)
+            let leases = try await catalog.redis.command("ZCARD", catalog.keys.leases)
+            #expect(leases.int == 0, "the expired lease is removed")
+            let versionAfter = try await catalog.send(.get, "/v1/nodes").decode(NodeList.self).version
+            #expect(versionAfter > versionBefore, "the expiry went through the store (version bump + event)")
+        }
+    }
+
+    @Test("renewing before expiry keeps the node; when renewals stop it goes")
+    func renewal() async throws {
+        try await withCatalog { catalog in
+            let lease = 1.0
+            let start = ContinuousClock.now
+            var renewals = 0
+            // Renew every 250 ms for three lease lengths: the node must be there after every renewal.
+            while ContinuousClock.now - start < .seconds(lease * 3) {
+                try await catalog.register(registration("renewing", lease: lease))
+                renewals += 1
+                #expect(try await catalog.nodeIds() == ["renewing"])
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(renewals >= 4)
+            #expect(catalog.metric("federation_catalog_lease_expiries_total") == 0)
+            let gone = try await eventually { try await catalog.nodeIds() == [] }
+            #expect(gone)
+        }
+    }
+
+    @Test("re-registering without a lease makes a leased node permanent")
+    func leaseRemoved() async throws {
+        try await withCatalog { catalog in
+            try await catalog.register(registration("n1", lease: 60))
+            #expect(try await catalog.send(.get, "/v1/nodes/n1").decode(NodeView.self).leaseExpiresAt != nil)
+            try await catalog.register(registration("n1"))
+            #expect(try await catalog.send(.get, "/v1/nodes/n1").decode(NodeView.self).leaseExpiresAt == nil)
+            #expect(try await catalog.redis.command("ZCARD", catalog.keys.leases).int == 0)
+        }
+    }
+
+    @Test("\"lease\": true without lease_seconds uses the configured default")
+    func defaultLease() async throws {
+        try await withCatalog(configure: { $0.catalog.defaultLeaseSeconds = 120 }) { catalog in
+            var request = registration("n1")
+            request.lease = true
+            let before = Int64(Date().timeIntervalSince1970 * 1000)
+            let node = try await catalog.register(request).decode(RegistrationReply.self).node
+            let expiry = try #require(node.leaseExpiresAt)
+            #expect(expiry >= before + 119_000)
+            #expect(expiry <= Int64(Date().timeIntervalSince1970 * 1000) + 121_000)
+        }
+    }
+
+    @Test("deleting a leased node removes its lease too")
+    func deleteRemovesLease() async throws {
+        try await withCatalog { catalog in
+            try await catalog.register(registration("n1", lease: 60))
+            #expect(try await catalog.redis.command("ZCARD", catalog.keys.leases).int == 1)
+            #expect(try await catalog.send(.delete, "/v1/deployments/llama-3-8b/n1").status == 200)
+            #expect(try await catalog.redis.command("ZCARD", catalog.keys.leases).int == 0)
+        }
+    }
+}
+
+@Suite("LeaseStore contract")
+struct LeaseStoreContractTests {
+    /// Both implementations, each in a fresh namespace / instance.
+    static func stores() -> [(String, any LeaseStore)] {
+        let redis = RedisClient(configuration: RedisServerProcess.shared.configuration())
+        return [
+            (
+                "redis",
+                RedisLeaseStore(client: redis, keys: FederationKeys(namespace: uniqueNamespace("lease")))
+            ),
+            ("memory", InMemoryLeaseStore()),
+        ]
+    }
+
+    @Test("set, renew, read, list expired (earliest first), remove")
+    func contract() async throws {
+        for (name, store) in Self.stores() {
+            let t0 = Timestamp(milliseconds: 1_000_000)
+            try await store.setLease(node: "a", expiresAt: t0.advanced(by: .seconds(2)))
+            try await store.setLease(node: "b", expiresAt: t0.advanced(by: .seconds(1)))
+            try await store.setLease(node: "c", expiresAt: t0.advanced(by: .seconds(10)))
+            #expect(try await store.lease(of: "a") == t0.advanced(by: .seconds(2)), "\(name)")
+            #expect(try await store.lease(of: "nope") == nil, "\(name)")
+            #expect(try await store.expired(at: t0, limit: 10) == [], "\(name)")
+            #expect(
+                try await store.expired(at: t0.advanced(by: .seconds(5)), limit: 10) == ["b", "a"], "\(name)")
+            #expect(try await store.expired(at: t0.advanced(by: .seconds(5)), limit: 1) == ["b"], "\(name)")
+            try await store.setLease(node: "b", expiresAt: t0.advanced(by: .seconds(20)))
+            #expect(try await store.expired(at: t0.advanced(by: .seconds(5)), limit: 10) == ["a"], "\(name)")
+            try await store.removeLease(node: "a")
+            try await store.removeLease(node: "missing")
+            #expect(try await store.allLeases().keys.sorted() == ["b", "c"], "\(name)")
+            if let redis = store as? RedisLeaseStore { await redis.client.close() }
+        }
+    }
+}
