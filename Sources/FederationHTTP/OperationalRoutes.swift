@@ -44,7 +44,7 @@ extension Router {
 /// A JSON response (sorted keys, so output is stable for people and tests).
 public func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     do {
         let data = try encoder.encode(value)
         return Response(
