@@ -17,7 +17,8 @@ struct ExplainAnswer: Encodable, Sendable {
     var freshness: ViewFreshness
 
     enum CodingKeys: String, CodingKey {
-        case requestId = "request_id", capability, model, strategy, candidates, eligibleCount = "eligible_count"
+        case requestId = "request_id", capability, model, strategy, candidates, eligibleCount =
+            "eligible_count"
         case decision, error, snapshotVersions = "snapshot_versions", snapshotAgeMs = "snapshot_age_ms"
         case snapshotStale = "snapshot_stale"
     }
@@ -32,7 +33,8 @@ struct ExplainAnswer: Encodable, Sendable {
         try c.encode(candidates.filter(\.eligible).count, forKey: .eligibleCount)
         try c.encode(decision.map(DecisionSummary.init), forKey: .decision)
         try c.encode(error, forKey: .error)
-        try freshness.encodeFlat(into: &c, versions: .snapshotVersions, age: .snapshotAgeMs, stale: .snapshotStale)
+        try freshness.encodeFlat(
+            into: &c, versions: .snapshotVersions, age: .snapshotAgeMs, stale: .snapshotStale)
     }
 }
 

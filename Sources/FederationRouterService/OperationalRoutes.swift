@@ -63,7 +63,8 @@ struct RouterReadiness: Encodable, Sendable {
         checks["redis"] =
             status.connected ? "ok" : "change feed disconnected; answering from the last view (age \(age))"
         checks["policy"] =
-            snapshot.versions.policy > 0 ? "ok" : "no policy published in Redis yet (the router publishes one)"
+            snapshot.versions.policy > 0
+            ? "ok" : "no policy published in Redis yet (the router publishes one)"
         self.checks = checks
         self.ready = checks.values.allSatisfy { $0 == "ok" }
         self.view = ViewDetails(
@@ -82,7 +83,8 @@ extension Router {
     /// Not `FederationHTTP.addOperationalRoutes`: the router's `/readyz` carries the view's
     /// details, which `Readiness` has no place for; the `ready`/`checks` shape is the same.
     func addRouterOperationalRoutes(
-        view: FederationView, registry: PrometheusCollectorRegistry, metrics: RouterMetrics, staleAfter: Duration
+        view: FederationView, registry: PrometheusCollectorRegistry, metrics: RouterMetrics,
+        staleAfter: Duration
     ) {
         get("/healthz") { _, _ in
             jsonResponse(["status": "ok", "service": "federation-router"])

@@ -63,13 +63,15 @@ enum PolicyDocumentInput {
                 code: "invalid_json")
         }
         guard let object = parsed as? [String: Any] else {
-            throw OpenAIError.invalid("The policy document must be a JSON object.", param: nil, code: "invalid_json")
+            throw OpenAIError.invalid(
+                "The policy document must be a JSON object.", param: nil, code: "invalid_json")
         }
         return object
     }
 
     /// Decodes `data` (whose parsed form is `object`), collecting every problem.
-    private static func document(fromObject object: [String: Any], data: Data) throws -> RoutingPolicyDocument {
+    private static func document(fromObject object: [String: Any], data: Data) throws -> RoutingPolicyDocument
+    {
         var problems = unknownFields(in: object)
         var firstField = problems.first?.field
         do {
@@ -89,13 +91,16 @@ enum PolicyDocumentInput {
     private static func unknownFields(in object: [String: Any]) -> [(field: String?, message: String)] {
         var problems: [(field: String?, message: String)] = []
         for key in object.keys.sorted() where !documentFields.contains(key) {
-            problems.append((key, "unknown field '\(key)' (known: \(documentFields.sorted().joined(separator: ", ")))"))
+            problems.append(
+                (key, "unknown field '\(key)' (known: \(documentFields.sorted().joined(separator: ", ")))"))
         }
         if let weights = object["weights"] as? [String: Any] {
             for key in weights.keys.sorted() where !weightFields.contains(key) {
                 problems.append(
-                    ("weights.\(key)",
-                     "unknown field 'weights.\(key)' (known: \(weightFields.sorted().joined(separator: ", ")))"))
+                    (
+                        "weights.\(key)",
+                        "unknown field 'weights.\(key)' (known: \(weightFields.sorted().joined(separator: ", ")))"
+                    ))
             }
         }
         if let regions = object["regions"] as? [String: Any] {
@@ -103,8 +108,10 @@ enum PolicyDocumentInput {
                 guard let settings = settings as? [String: Any] else { continue }
                 for key in settings.keys.sorted() where !regionFields.contains(key) {
                     problems.append(
-                        ("regions.\(region).\(key)",
-                         "unknown field 'regions.\(region).\(key)' (known: cost, privacy)"))
+                        (
+                            "regions.\(region).\(key)",
+                            "unknown field 'regions.\(region).\(key)' (known: cost, privacy)"
+                        ))
                 }
             }
         }
@@ -146,7 +153,9 @@ enum PolicyDocumentInput {
         case is String.Type: "a string"
         case is Int.Type, is UInt64.Type, is Double.Type: "a number"
         case is Bool.Type: "a boolean"
-        default: "\(type)".contains("Array") ? "an array" : ("\(type)".contains("Dictionary") ? "an object" : "\(type)")
+        default:
+            "\(type)".contains("Array")
+                ? "an array" : ("\(type)".contains("Dictionary") ? "an object" : "\(type)")
         }
     }
 }

@@ -153,11 +153,14 @@ final class PolicyOwner: Service, Sendable {
         logger.notice(
             "policy updated",
             metadata: [
-                "version": .stringConvertible(document.version), "strategy": .stringConvertible(document.strategy),
+                "version": .stringConvertible(document.version),
+                "strategy": .stringConvertible(document.strategy),
             ])
         view.requestSync()
         let version = document.version
-        let applied = await view.waitUntil(timeout: tuning.policyApplyTimeout) { $0.versions.policy >= version }
+        let applied = await view.waitUntil(timeout: tuning.policyApplyTimeout) {
+            $0.versions.policy >= version
+        }
         return WriteResult(version: version, document: document, applied: applied)
     }
 
@@ -177,7 +180,8 @@ final class PolicyOwner: Service, Sendable {
                 type: "server_error", code: "policy_store_unavailable")
         } catch let error as FederationError {
             throw OpenAIError(
-                status: .conflict, message: "\(error.message); replace the whole document with PUT /v1/policy.",
+                status: .conflict,
+                message: "\(error.message); replace the whole document with PUT /v1/policy.",
                 type: "invalid_request_error", code: "stored_policy_invalid")
         }
     }

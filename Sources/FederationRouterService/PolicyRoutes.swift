@@ -20,7 +20,8 @@ struct PolicyAnswer: Encodable, Sendable {
         try c.encode(document.version, forKey: .version)
         try c.encode(document.version > 0, forKey: .published)
         try c.encode(document, forKey: .document)
-        try freshness.encodeFlat(into: &c, versions: .snapshotVersions, age: .snapshotAgeMs, stale: .snapshotStale)
+        try freshness.encodeFlat(
+            into: &c, versions: .snapshotVersions, age: .snapshotAgeMs, stale: .snapshotStale)
     }
 }
 
@@ -28,12 +29,14 @@ extension Router {
     /// `GET /v1/policy` (open), `PUT /v1/policy` and `PATCH /v1/policy` (admin token when one is
     /// configured).
     func addPolicyRoutes(
-        owner: PolicyOwner, view: FederationView, adminToken: String?, tuning: RouterTuning, metrics: RouterMetrics
+        owner: PolicyOwner, view: FederationView, adminToken: String?, tuning: RouterTuning,
+        metrics: RouterMetrics
     ) {
         let policy = group("v1/policy").add(middleware: AdminTokenMiddleware(token: adminToken))
         policy.get { _, _ in
             let snapshot = view.currentSnapshot.snapshot
-            let freshness = ViewFreshness(snapshot: snapshot, status: view.status, staleAfter: tuning.staleAfter)
+            let freshness = ViewFreshness(
+                snapshot: snapshot, status: view.status, staleAfter: tuning.staleAfter)
             guard freshness.ageMs != nil else { throw RouteQueries.notSynced(headers: [:]) }
             var response = jsonResponse(PolicyAnswer(document: snapshot.policy, freshness: freshness))
             response.headers[.eTag] = "\"\(snapshot.policy.version)\""
@@ -87,7 +90,8 @@ extension Router {
         value = value.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         guard let version = UInt64(value) else {
             throw OpenAIError.invalid(
-                "Invalid If-Match header '\(value)': expected the policy version, e.g. \"7\".", param: "If-Match",
+                "Invalid If-Match header '\(value)': expected the policy version, e.g. \"7\".",
+                param: "If-Match",
                 code: "invalid_header")
         }
         return version

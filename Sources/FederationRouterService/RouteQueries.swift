@@ -43,7 +43,8 @@ final class RouteQueries: Sendable {
         let query = try await request.decodeJSON(RouteQuery.self, limit: tuning.maxBodyBytes).validated()
         let inference = query.inferenceRequest(headerRequestId: request.headers[.requestId])
         let box = view.currentSnapshot
-        let freshness = ViewFreshness(snapshot: box.snapshot, status: view.status, staleAfter: tuning.staleAfter)
+        let freshness = ViewFreshness(
+            snapshot: box.snapshot, status: view.status, staleAfter: tuning.staleAfter)
         let strategy = box.snapshot.policy.strategy
         var logger = self.logger
         logger[metadataKey: "request_id"] = .string(inference.requestId)
@@ -57,20 +58,24 @@ final class RouteQueries: Sendable {
         do {
             let decision = try engine.route(inference, in: box.snapshot, excluding: query.excluded)
             metrics.recordRoute(
-                outcome: "routed", strategy: strategy, duration: ContinuousClock.now - start, panic: decision.panic,
+                outcome: "routed", strategy: strategy, duration: ContinuousClock.now - start,
+                panic: decision.panic,
                 probe: decision.isProbe)
             logger.debug(
                 "routed",
                 metadata: [
-                    "node": .stringConvertible(decision.target.node), "strategy": .stringConvertible(strategy),
-                    "score": .stringConvertible(decision.target.score), "panic": .stringConvertible(decision.panic),
+                    "node": .stringConvertible(decision.target.node),
+                    "strategy": .stringConvertible(strategy),
+                    "score": .stringConvertible(decision.target.score),
+                    "panic": .stringConvertible(decision.panic),
                 ])
             var response = jsonResponse(
                 RouteAnswer(requestId: inference.requestId, decision: decision, freshness: freshness))
             response.headers.append(contentsOf: headers(freshness, requestId: inference.requestId))
             return response
         } catch {
-            metrics.recordRoute(outcome: error.code, strategy: strategy, duration: ContinuousClock.now - start)
+            metrics.recordRoute(
+                outcome: error.code, strategy: strategy, duration: ContinuousClock.now - start)
             logger.info("no route", metadata: ["code": .string(error.code), "error": .string(error.message)])
             throw OpenAIError(error, headers: headers(freshness, requestId: inference.requestId))
         }

@@ -33,11 +33,15 @@ struct RouteQuery: Decodable, Sendable {
     /// Checks what decoding cannot: identifiers and lengths. Throws a 400 naming the field.
     func validated() throws -> RouteQuery {
         if let model, let problem = Identifier.problem(with: model.rawValue, kind: "model") {
-            throw OpenAIError.invalid("Invalid value for 'model': \(problem).", param: "model", code: "invalid_value")
-        }
-        if let originRegion, let problem = Identifier.problem(with: originRegion.rawValue, kind: "origin_region") {
             throw OpenAIError.invalid(
-                "Invalid value for 'origin_region': \(problem).", param: "origin_region", code: "invalid_value")
+                "Invalid value for 'model': \(problem).", param: "model", code: "invalid_value")
+        }
+        if let originRegion,
+            let problem = Identifier.problem(with: originRegion.rawValue, kind: "origin_region")
+        {
+            throw OpenAIError.invalid(
+                "Invalid value for 'origin_region': \(problem).", param: "origin_region",
+                code: "invalid_value")
         }
         for (index, node) in (exclude ?? []).enumerated() {
             if let problem = Identifier.problem(with: node.rawValue, kind: "node id") {
@@ -59,7 +63,9 @@ struct RouteQuery: Decodable, Sendable {
 
     /// The engine's request. The request id is the body's, else `X-Request-Id`, else a new UUID.
     func inferenceRequest(headerRequestId: String?) -> InferenceRequest {
-        let header = headerRequestId.flatMap { $0.isEmpty || $0.utf8.count > Self.maximumTextLength ? nil : $0 }
+        let header = headerRequestId.flatMap {
+            $0.isEmpty || $0.utf8.count > Self.maximumTextLength ? nil : $0
+        }
         return InferenceRequest(
             requestId: requestId ?? header ?? UUID().uuidString.lowercased(), capability: capability,
             model: model, qos: qos ?? QoSRequirements(), tenantId: tenant, originRegion: originRegion,
@@ -92,7 +98,8 @@ struct RouteAnswer: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case requestId = "request_id", node, region, endpoint, model, score
-        case estimatedLatencyMs = "estimated_latency_ms", strategy, eligibleCount = "eligible_count", panic, probe
+        case estimatedLatencyMs = "estimated_latency_ms", strategy, eligibleCount = "eligible_count", panic,
+            probe
         case snapshotVersions = "snapshot_versions", snapshotAgeMs = "snapshot_age_ms"
         case snapshotStale = "snapshot_stale"
     }
@@ -110,7 +117,8 @@ struct RouteAnswer: Encodable, Sendable {
         try c.encode(eligibleCount, forKey: .eligibleCount)
         try c.encode(panic, forKey: .panic)
         try c.encode(probe, forKey: .probe)
-        try freshness.encodeFlat(into: &c, versions: .snapshotVersions, age: .snapshotAgeMs, stale: .snapshotStale)
+        try freshness.encodeFlat(
+            into: &c, versions: .snapshotVersions, age: .snapshotAgeMs, stale: .snapshotStale)
     }
 }
 

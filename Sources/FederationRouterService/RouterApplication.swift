@@ -71,7 +71,8 @@ public func buildRouterApplication(
     let startupLogger = logger
     return Application(
         router: router,
-        configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "federation-router"),
+        configuration: .init(
+            address: .hostname(listen.host, port: listen.port), serverName: "federation-router"),
         services: [view, owner],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port

@@ -28,10 +28,12 @@ final class RouterMetrics: Sendable {
     init(registry: PrometheusCollectorRegistry) {
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(
-                namespace: "federation", subsystem: "router", metricName: metric, unitName: unit, helpText: help)
+                namespace: "federation", subsystem: "router", metricName: metric, unitName: unit,
+                helpText: help)
         }
         let decisionName = name(
-            "route_decisions", "total", "Route queries answered, by outcome (routed or error code) and strategy.")
+            "route_decisions", "total",
+            "Route queries answered, by outcome (routed or error code) and strategy.")
         var decisions: [LoadBalanceStrategy: [String: Counter]] = [:]
         for strategy in LoadBalanceStrategy.allCases {
             for outcome in Self.outcomes {
@@ -41,18 +43,21 @@ final class RouterMetrics: Sendable {
         }
         self.decisions = decisions
         panics = registry.makeCounter(
-            descriptor: name("panic_routes", "total", "Routes chosen with unhealthy nodes back in rotation (panic)."))
+            descriptor: name(
+                "panic_routes", "total", "Routes chosen with unhealthy nodes back in rotation (panic)."))
         probes = registry.makeCounter(
             descriptor: name("probe_routes", "total", "Routes that chose a node whose circuit is half-open."))
         decisionLatency = registry.makeDurationHistogram(
-            descriptor: name("route_decision_duration", "seconds", "Time the routing engine took per decision."),
+            descriptor: name(
+                "route_decision_duration", "seconds", "Time the routing engine took per decision."),
             buckets: [
                 .microseconds(5), .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100),
                 .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25),
             ])
         candidateQueries = registry.makeCounter(
             descriptor: name("candidate_queries", "total", "Explain queries answered (POST /v1/candidates)."))
-        let updatesName = name("policy_updates", "total", "Policy writes by result: applied, rejected, failed.")
+        let updatesName = name(
+            "policy_updates", "total", "Policy writes by result: applied, rejected, failed.")
         policyUpdates = Dictionary(
             uniqueKeysWithValues: ["applied", "rejected", "failed"].map {
                 ($0, registry.makeCounter(descriptor: updatesName, labels: [("result", $0)]))
@@ -64,7 +69,8 @@ final class RouterMetrics: Sendable {
         policyVersion = registry.makeGauge(
             descriptor: name("policy_version", "", "Version of the policy document the router decides with."))
         viewAge = registry.makeGauge(
-            descriptor: name("view_age", "seconds", "Time since the view last loaded from Redis (-1: never)."))
+            descriptor: name("view_age", "seconds", "Time since the view last loaded from Redis (-1: never).")
+        )
         viewConnected = registry.makeGauge(
             descriptor: name("view_connected", "", "1 when the view's change feed is connected to Redis."))
         let versionName = name("view_version", "", "Version of each family in the router's view.")
@@ -80,7 +86,8 @@ final class RouterMetrics: Sendable {
 
     /// Records one answered route query.
     func recordRoute(
-        outcome: String, strategy: LoadBalanceStrategy, duration: Duration, panic: Bool = false, probe: Bool = false
+        outcome: String, strategy: LoadBalanceStrategy, duration: Duration, panic: Bool = false,
+        probe: Bool = false
     ) {
         let counters = decisions[strategy]!
         (counters[outcome] ?? counters["other"]!).increment()

@@ -59,13 +59,17 @@ struct RedisOutageTests {
     @Test func keepsAnsweringFromTheLastViewAndCatchesUp() async throws {
         let server = try RedisServerProcess(persistent: true)
         defer { server.stopAndRemove() }
-        try await withRouter(server: server, seed: { try await $0.seedReferenceScenario() }) { client, fixture in
+        try await withRouter(server: server, seed: { try await $0.seedReferenceScenario() }) {
+            client, fixture in
             #expect(try await client.route(#"{"capability":"transcribe"}"#).node == "us-west-gpu-01")
             server.kill()
-            let noticed = try await eventually { try await client.get("/readyz").status == .serviceUnavailable }
+            let noticed = try await eventually {
+                try await client.get("/readyz").status == .serviceUnavailable
+            }
             #expect(noticed, "/readyz did not notice that Redis is gone")
             let readiness = try await client.get("/readyz")
-            #expect((readiness.object["checks"] as? [String: String])?["redis"]?.contains("last view") == true)
+            #expect(
+                (readiness.object["checks"] as? [String: String])?["redis"]?.contains("last view") == true)
             // still answering, from the last view, and saying so
             let during = try await client.route(#"{"capability":"transcribe"}"#)
             #expect(during.status == .ok)
@@ -109,7 +113,8 @@ struct RedisOutageTests {
             #expect(restored, "the router did not republish its last policy")
             let served = try await eventually {
                 let answer = try await client.get("/v1/policy")
-                return (answer.object["document"] as? [String: Any])?["strategy"] as? String == "weighted_random"
+                return (answer.object["document"] as? [String: Any])?["strategy"] as? String
+                    == "weighted_random"
             }
             #expect(served, "the router's view did not pick up the republished policy")
         }

@@ -16,7 +16,8 @@ struct PolicyTests {
             #expect(answer.status == .ok)
             #expect(answer.object["version"] as? Int == 1)
             #expect(answer.object["published"] as? Bool == true)
-            #expect((answer.object["document"] as? [String: Any])?["strategy"] as? String == "consistent_hash")
+            #expect(
+                (answer.object["document"] as? [String: Any])?["strategy"] as? String == "consistent_hash")
             #expect(answer.headers[.eTag] == "\"1\"")
         }
     }
@@ -55,7 +56,8 @@ struct PolicyTests {
             $0.weights.latency = 3
             $0.minScore = 0.05
         }
-        try await withRouter(policy: configured, seed: { try await $0.seedReferenceScenario() }) { client, fixture in
+        try await withRouter(policy: configured, seed: { try await $0.seedReferenceScenario() }) {
+            client, fixture in
             let patch = try await client.send(
                 .patch, "/v1/policy", json: #"{"strategy":"round_robin","weights":{"locality":0}}"#)
             #expect(patch.status == .ok, "\(patch.text)")
@@ -79,7 +81,10 @@ struct PolicyTests {
     @Test(
         "an invalid policy is rejected naming every problem, and nothing is stored",
         arguments: [
-            (HTTPRequest.Method.put, #"{"min_score":2,"weights":{"health":-1}}"#, ["min_score", "weight 'health'"]),
+            (
+                HTTPRequest.Method.put, #"{"min_score":2,"weights":{"health":-1}}"#,
+                ["min_score", "weight 'health'"]
+            ),
             (.put, #"{"stratgy":"round_robin"}"#, ["stratgy"]),
             (.put, #"{"strategy":"fastest"}"#, ["strategy", "fastest"]),
             (.put, #"{"regions":{"eu-west":{"privacy":"secret","cost":0.1}}}"#, ["regions", "secret"]),
@@ -103,14 +108,17 @@ struct PolicyTests {
     }
 
     @Test func adminTokenGuardsPolicyWrites() async throws {
-        try await withRouter(adminToken: "s3cret", seed: { try await $0.seedReferenceScenario() }) { client, fixture in
+        try await withRouter(adminToken: "s3cret", seed: { try await $0.seedReferenceScenario() }) {
+            client, fixture in
             let body = #"{"strategy":"round_robin"}"#
             let missing = try await client.send(.put, "/v1/policy", json: body)
             #expect(missing.status == .unauthorized)
-            let wrong = try await client.send(.patch, "/v1/policy", json: body, headers: [.authorization: "Bearer nope"])
+            let wrong = try await client.send(
+                .patch, "/v1/policy", json: body, headers: [.authorization: "Bearer nope"])
             #expect(wrong.status == .forbidden)
             #expect(try await fixture.policy.loadPolicy().version == 1)
-            let right = try await client.send(.put, "/v1/policy", json: body, headers: [.authorization: "Bearer s3cret"])
+            let right = try await client.send(
+                .put, "/v1/policy", json: body, headers: [.authorization: "Bearer s3cret"])
             #expect(right.status == .ok, "\(right.text)")
             #expect(try await fixture.policy.loadPolicy().version == 2)
             // reads and route queries need no token

@@ -43,15 +43,19 @@ struct RouteTests {
             try await fixture.health.putHealth(fixture.healthy("eu-west-gpu-02", p50: 30))
             let later = SystemClock().now().advanced(by: .seconds(600))
             try await fixture.health.putCircuit(
-                CircuitRecord(node: "eu-west-gpu-02", state: .open, consecutiveFailures: 5, openUntil: later, trips: 1))
+                CircuitRecord(
+                    node: "eu-west-gpu-02", state: .open, consecutiveFailures: 5, openUntil: later, trips: 1))
         } _: { client, _ in
             let response = try await client.send(
                 .post, "/v1/candidates",
-                json: #"{"capability":"transcribe","qos":{"privacy":"confidential"},"origin_region":"eu-west"}"#)
+                json:
+                    #"{"capability":"transcribe","qos":{"privacy":"confidential"},"origin_region":"eu-west"}"#
+            )
             #expect(response.status == .ok, "\(response.text)")
             let answer = response.object
             let candidates = try #require(answer["candidates"] as? [[String: Any]])
-            let byNode = Dictionary(uniqueKeysWithValues: candidates.map { ($0["node"] as? String ?? "?", $0) })
+            let byNode = Dictionary(
+                uniqueKeysWithValues: candidates.map { ($0["node"] as? String ?? "?", $0) })
             #expect(byNode.keys.sorted() == ["eu-west-gpu-01", "eu-west-gpu-02", "us-west-gpu-01"])
             #expect(candidates.first?["node"] as? String == "eu-west-gpu-01")  // eligible first
             #expect(byNode["eu-west-gpu-01"]?["eligible"] as? Bool == true)
@@ -74,7 +78,8 @@ struct RouteTests {
 
     @Test func engineErrorsBecomeOpenAIErrorsWithTheirStatus() async throws {
         try await withRouter(seed: { try await $0.seedReferenceScenario() }) { client, _ in
-            let privacy = try await client.route(#"{"capability":"transcribe","qos":{"privacy":"restricted"}}"#)
+            let privacy = try await client.route(
+                #"{"capability":"transcribe","qos":{"privacy":"restricted"}}"#)
             #expect(privacy.status == .serviceUnavailable)
             #expect(privacy.errorCode == "privacy_violation", "\(privacy.text)")
             let noModel = try await client.route(#"{"capability":"transcribe","model":"llama"}"#)
@@ -144,7 +149,8 @@ struct RouteTests {
                 try await client.route(#"{"capability":"transcribe"}"#).node == "eu-west-gpu-01"
             }
             #expect(moved, "the route did not follow the health event")
-            let explained = try await client.send(.post, "/v1/candidates", json: #"{"capability":"transcribe"}"#)
+            let explained = try await client.send(
+                .post, "/v1/candidates", json: #"{"capability":"transcribe"}"#)
             let sickEntry = (explained.object["candidates"] as? [[String: Any]])?.first {
                 $0["node"] as? String == "us-west-gpu-01"
             }

@@ -26,14 +26,17 @@ struct RouterFixture: Sendable {
     /// The reference scenario: whisper (transcribe) in us-west at 45 ms and in eu-west at 120 ms,
     /// both healthy.
     func seedReferenceScenario() async throws {
-        try await catalog.register(node: .test("us-west-gpu-01", "us-west"), model: "whisper", capabilities: [.transcribe])
-        try await catalog.register(node: .test("eu-west-gpu-01", "eu-west"), model: "whisper", capabilities: [.transcribe])
+        try await catalog.register(
+            node: .test("us-west-gpu-01", "us-west"), model: "whisper", capabilities: [.transcribe])
+        try await catalog.register(
+            node: .test("eu-west-gpu-01", "eu-west"), model: "whisper", capabilities: [.transcribe])
         try await health.putHealth(healthy("us-west-gpu-01", p50: 45))
         try await health.putHealth(healthy("eu-west-gpu-01", p50: 120))
     }
 
     func healthy(_ node: NodeId, p50: Double) -> NodeHealth {
-        NodeHealth(node: node, state: .healthy, latencyP50Ms: p50, latencyP99Ms: p50 * 2, consecutiveSuccesses: 5)
+        NodeHealth(
+            node: node, state: .healthy, latencyP50Ms: p50, latencyP99Ms: p50 * 2, consecutiveSuccesses: 5)
     }
 }
 
@@ -47,8 +50,10 @@ extension RouterTuning {
     /// Short intervals for tests; the backstop is long where a test must prove events are used.
     static func testing(backstop: Duration = .seconds(2)) -> RouterTuning {
         RouterTuning(
-            view: .init(backstopInterval: backstop, inFlightInterval: nil, maximumRetryDelay: .milliseconds(500)),
-            policyCheckInterval: .milliseconds(200), staleAfter: .seconds(30), policyApplyTimeout: .seconds(10))
+            view: .init(
+                backstopInterval: backstop, inFlightInterval: nil, maximumRetryDelay: .milliseconds(500)),
+            policyCheckInterval: .milliseconds(200), staleAfter: .seconds(30),
+            policyApplyTimeout: .seconds(10))
     }
 }
 
@@ -70,7 +75,8 @@ func withRouter(
     try await RedisClient.withClient(configuration: server.configuration()) { client in
         let fixture = RouterFixture(
             keys: keys, client: client, catalog: RedisCatalogStore(client: client, keys: keys),
-            health: RedisHealthStore(client: client, keys: keys), policy: RedisPolicyStore(client: client, keys: keys),
+            health: RedisHealthStore(client: client, keys: keys),
+            policy: RedisPolicyStore(client: client, keys: keys),
             registry: PrometheusCollectorRegistry(), server: server)
         try await seed(fixture)
         var logger = Logger(label: "router-test")
@@ -111,7 +117,8 @@ extension TestClientProtocol {
     ) async throws -> TestResponse {
         var headers = headers
         headers[.contentType] = "application/json"
-        return try await executeRequest(uri: uri, method: method, headers: headers, body: ByteBuffer(string: json))
+        return try await executeRequest(
+            uri: uri, method: method, headers: headers, body: ByteBuffer(string: json))
     }
 
     func route(_ json: String) async throws -> TestResponse { try await send(.post, "/v1/route", json: json) }
