@@ -60,6 +60,8 @@ public func buildRouterApplication(
     let queries = RouteQueries(view: view, clock: clock, metrics: metrics, tuning: tuning, logger: logger)
 
     let router = Router()
+    // HTTP request metrics through swift-metrics (the executable bootstraps it into `registry`).
+    router.add(middleware: MetricsMiddleware())
     router.post("/v1/route") { request, _ in try await queries.route(request) }
     router.post("/v1/candidates") { request, _ in try await queries.candidates(request) }
     router.addPolicyRoutes(

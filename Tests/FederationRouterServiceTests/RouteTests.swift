@@ -159,3 +159,53 @@ struct RouteTests {
         }
     }
 }
+
+@Suite("Route flags and strategies")
+struct RouteFlagTests {
+    @Test func aHalfOpenNodeIsAProbeAndAllUnhealthyIsPanic() async throws {
+        try await withRouter { fixture in
+            try await fixture.seedReferenceScenario()
+            // open, but its deadline has passed: half-open for every reader
+            let past = SystemClock().now().advanced(by: .seconds(-5))
+            try await fixture.health.putCircuit(
+                CircuitRecord(node: "eu-west-gpu-01", state: .open, openedAt: past, openUntil: past, trips: 1)
+            )
+            var sick = fixture.healthy("us-west-gpu-01", p50: 45)
+            sick.state = .unhealthy
+            try await fixture.health.putHealth(sick)
+        } _: { client, fixture in
+            let probe = try await client.route(#"{"capability":"transcribe"}"#)
+            #expect(probe.node == "eu-west-gpu-01", "\(probe.text)")
+            #expect(probe.object["probe"] as? Bool == true)
+            #expect(probe.object["panic"] as? Bool == false)
+            var sick = fixture.healthy("eu-west-gpu-01", p50: 120)
+            sick.state = .unhealthy
+            try await fixture.health.putHealth(sick)
+            let panicked = try await eventually {
+                try await client.route(#"{"capability":"transcribe"}"#).object["panic"] as? Bool == true
+            }
+            #expect(panicked, "every node unhealthy did not put them back in rotation")
+        }
+    }
+
+    @Test func consistentHashSticksToTheAffinityKey() async throws {
+        try await withRouter(
+            policy: policy { $0.strategy = .consistentHash }, seed: { try await $0.seedReferenceScenario() }
+        ) { client, _ in
+            for key in ["session-1", "session-2", "session-3"] {
+                let body = #"{"capability":"transcribe","affinity_key":"\#(key)"}"#
+                let first = try await client.route(body)
+                #expect(first.object["strategy"] as? String == "consistent_hash")
+                for _ in 0..<3 { #expect(try await client.route(body).node == first.node) }
+            }
+        }
+    }
+
+    @Test func anOversizedQueryGets413() async throws {
+        try await withRouter { client, _ in
+            let padding = String(repeating: "x", count: 300 << 10)
+            let response = try await client.route(#"{"capability":"transcribe","tenant":"\#(padding)"}"#)
+            #expect(response.status == .contentTooLarge)
+        }
+    }
+}
