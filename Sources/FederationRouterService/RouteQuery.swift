@@ -134,7 +134,7 @@ extension ViewFreshness {
 }
 
 /// How current the snapshot behind an answer is; part of every route and explain response.
-struct ViewFreshness: Encodable, Sendable {
+struct ViewFreshness: Sendable {
     /// Versions of the snapshot the answer was computed from.
     var versions: SnapshotVersions
     /// Milliseconds since the view last loaded from Redis; nil before the first load.
@@ -151,18 +151,6 @@ struct ViewFreshness: Encodable, Sendable {
         ageMs = age?.wholeMilliseconds
         connected = status.connected
         stale = !status.connected || age.map { $0 > staleAfter } ?? true
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case versions, ageMs = "age_ms", connected, stale
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(versions, forKey: .versions)
-        try c.encode(ageMs, forKey: .ageMs)
-        try c.encode(connected, forKey: .connected)
-        try c.encode(stale, forKey: .stale)
     }
 
     /// `X-Federation-Snapshot-Age-Ms` and `-Stale` headers (also on error responses).
