@@ -37,10 +37,8 @@ struct OperationalTests {
     }
 
     @Test func answers503UntilTheViewHasLoadedOnce() async throws {
-        // a port nothing listens on: the view can never load
-        let gone = try RedisServerProcess()
-        gone.stopAndRemove()
-        try await withRouter(server: gone, waitUntilReady: false) { client, _ in
+        // Redis on a port nothing listens on: the view can never load
+        try await withRouter(unreachable: true, waitUntilReady: false) { client, _ in
             let route = try await client.route(#"{"capability":"transcribe"}"#)
             #expect(route.status == .serviceUnavailable)
             #expect(route.errorCode == "view_not_synced")

@@ -61,7 +61,8 @@ extension RouterTuning {
 /// ready, and runs `body` with a test client; stops everything afterwards.
 func withRouter(
     server: RedisServerProcess = .shared, namespace: String = uniqueNamespace(), adminToken: String? = nil,
-    policy: RoutingPolicyDocument = .init(), tuning: RouterTuning = .testing(), waitUntilReady: Bool = true,
+    policy: RoutingPolicyDocument = .init(), tuning: RouterTuning = .testing(), unreachable: Bool = false,
+    waitUntilReady: Bool = true,
     seed: @Sendable (RouterFixture) async throws -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol, RouterFixture) async throws -> Void
 ) async throws {
@@ -72,7 +73,13 @@ func withRouter(
     configuration.policy = policy
     configuration.router.listen = Listen(host: "127.0.0.1", port: 0)
     let keys = FederationKeys(namespace: namespace)
-    try await RedisClient.withClient(configuration: server.configuration()) { client in
+    var redis = server.configuration()
+    if unreachable {
+        // port 1: nothing listens there (a freed test port could be taken by another test's server)
+        redis.port = 1
+        configuration.redisURL = "redis://127.0.0.1:1"
+    }
+    try await RedisClient.withClient(configuration: redis) { client in
         let fixture = RouterFixture(
             keys: keys, client: client, catalog: RedisCatalogStore(client: client, keys: keys),
             health: RedisHealthStore(client: client, keys: keys),
