@@ -139,3 +139,32 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// federation-router: owns the routing policy, answers route/explain queries with the gateways' engine.
+package.products += [
+    .library(name: "FederationRouterService", targets: ["FederationRouterService"]),
+    .executable(name: "federation-router", targets: ["federation-router"]),
+]
+package.targets += [
+    .target(
+        name: "FederationRouterService",
+        dependencies: [
+            "FederationCore", "FederationRedis", "FederationState", "FederationConfig", "FederationHTTP",
+            hummingbird, logging, lifecycle, nioCore,
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+    .executableTarget(
+        name: "federation-router",
+        dependencies: [
+            "FederationRouterService", "FederationServiceKit", "FederationConfig", "FederationRedis",
+            argumentParser, hummingbird, logging,
+        ]),
+    .testTarget(
+        name: "FederationRouterServiceTests",
+        dependencies: [
+            "FederationRouterService", "FederationCore", "FederationRedis", "FederationState",
+            "FederationConfig", "FederationTestSupport", hummingbird, hummingbirdTesting, logging,
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+]
