@@ -34,7 +34,7 @@ public final class RedisServerProcess: Sendable {
         persistent: Bool = false, password: String? = nil, extraArguments: [String] = [],
         startTimeout: Duration = .seconds(10)
     ) throws {
-        self.port = try Self.freePort()
+        self.port = try freeLoopbackPort()
         self.directory =
             FileManager.default.temporaryDirectory
             .appendingPathComponent("fed-redis-\(getpid())-\(port)-\(UInt32.random(in: 0...UInt32.max))").path
@@ -94,7 +94,7 @@ public final class RedisServerProcess: Sendable {
         server.standardError = FileHandle.nullDevice
         try server.run()
         process.withLock { $0 = server }
-        startWatchdog(redisPid: server.processIdentifier)
+        startOrphanWatchdog(for: server.processIdentifier)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if ping() { return }
@@ -161,44 +161,6 @@ public final class RedisServerProcess: Sendable {
         }
         ok = run(args) == "PONG"
         return ok
-    }
-
-    /// Spawns `sh` that waits while both this process and the server live, then kills the server:
-    /// no redis-server outlives a crashed test run.
-    private func startWatchdog(redisPid: Int32) {
-        let watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
-        let me = getpid()
-        watchdog.arguments = [
-            "-c",
-            "while kill -0 \(me) 2>/dev/null && kill -0 \(redisPid) 2>/dev/null; do sleep 0.3; done; "
-                + "kill -9 \(redisPid) 2>/dev/null; exit 0",
-        ]
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        try? watchdog.run()
-    }
-
-    /// Asks the kernel for a free TCP port on loopback.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RedisServerError(message: "socket() failed: \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0 else { throw RedisServerError(message: "bind() failed: \(errno)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
