@@ -112,6 +112,28 @@ let package = Package(
                 "FederationNode", "FederationCore", "FederationHTTP", hummingbird, hummingbirdTesting, httpClient,
                 logging, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
+
+        // federation-health
+        .target(
+            name: "FederationHealthService",
+            dependencies: [
+                "FederationCore", "FederationRedis", "FederationState", "FederationConfig", "FederationHTTP",
+                hummingbird, logging, lifecycle, nioCore, httpClient,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+        .executableTarget(
+            name: "federation-health",
+            dependencies: [
+                "FederationHealthService", "FederationServiceKit", "FederationRedis", argumentParser, hummingbird,
+                logging,
+            ]),
+        .testTarget(
+            name: "FederationHealthServiceTests",
+            dependencies: [
+                "FederationHealthService", "FederationCore", "FederationRedis", "FederationState", "FederationConfig",
+                "FederationNode", "FederationTestSupport", hummingbird, hummingbirdTesting, httpClient, logging,
+                lifecycle, nioCore, .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
