@@ -132,7 +132,8 @@ let package = Package(
             dependencies: [
                 "FederationHealthService", "FederationCore", "FederationRedis", "FederationState", "FederationConfig",
                 "FederationNode", "FederationTestSupport", hummingbird, hummingbirdTesting, httpClient, logging,
-                lifecycle, nioCore, .product(name: "Prometheus", package: "swift-prometheus"),
+                lifecycle, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -110,6 +110,7 @@ struct HealthLedger: Sendable {
         let sample = latency ?? tracker.window.p50 ?? .zero
         let health = tracker.recordSuccess(latency: sample, tokens: tokens, at: observedAt)
         trackers[node] = tracker
+        let breaker = self.breaker
         return LedgerChange(
             node: node, health: health,
             circuit: updateCircuit(node) { CircuitBreaker.recordSuccess($0, at: now, config: breaker) })
@@ -126,6 +127,7 @@ struct HealthLedger: Sendable {
         }
         let health = tracker.recordFailure(at: observedAt, reason: reason)
         trackers[node] = tracker
+        let breaker = self.breaker
         return LedgerChange(
             node: node, health: health,
             circuit: updateCircuit(node) { CircuitBreaker.recordFailure($0, at: now, config: breaker) })

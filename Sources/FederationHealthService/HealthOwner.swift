@@ -54,7 +54,7 @@ actor HealthOwner {
         ledger.restore(table, at: clock.now())
         isLeader = true
         mayWrite = true
-        metrics.leader.set(1)
+        metrics.leader.set(to: 1.0)
         updateGauge()
         logger.notice(
             "leading: state restored from Redis",
@@ -73,7 +73,7 @@ actor HealthOwner {
         guard isLeader else { return }
         isLeader = false
         mayWrite = false
-        metrics.leader.set(0)
+        metrics.leader.set(to: 0.0)
         logger.warning("lost the leader lease: standing by")
     }
 
@@ -208,6 +208,6 @@ actor HealthOwner {
     }
 
     private func updateGauge() {
-        metrics.circuitsOpen.set(Double(ledger.circuits.values.filter { $0.state != .closed }.count))
+        metrics.circuitsOpen.set(to: Double(ledger.circuits.values.filter { $0.state != .closed }.count))
     }
 }

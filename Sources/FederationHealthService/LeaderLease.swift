@@ -73,7 +73,7 @@ struct LeaderLease: Service {
                     if await owner.isLeader {
                         await owner.setMayWrite(true)
                         if failing || reply.int == 2 { await owner.redisRecovered() }
-                    } else if await !takeOver() {
+                    } else if !(await takeOver()) {
                         lastConfirmed = nil
                     }
                 }

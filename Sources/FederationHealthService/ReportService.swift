@@ -53,13 +53,20 @@ struct CatalogWatcher: Service {
         await cancelWhenGracefulShutdown {
             var loaded: UInt64?
             var failures = 0
+            var warnedEmpty = false
             while !Task.isCancelled {
                 do {
                     let version = try await store.catalogVersion()
-                    if version != loaded {
+                    // Version 0 after a loaded catalog: Redis lost its data (restart without
+                    // persistence). Keep probing the known nodes until the catalog is written again.
+                    if version == 0, loaded != nil {
+                        if !warnedEmpty { logger.warning("catalog is empty in Redis; keeping the known nodes") }
+                        warnedEmpty = true
+                    } else if version != loaded {
                         let catalog = try await store.loadCatalog()
                         await owner.setCatalog(catalog.value.nodes.mapValues(\.endpoint))
                         loaded = catalog.version
+                        warnedEmpty = false
                     }
                     failures = 0
                 } catch {

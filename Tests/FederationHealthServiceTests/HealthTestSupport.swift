@@ -10,6 +10,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import Prometheus
 import ServiceLifecycle
 import Synchronization
@@ -274,5 +275,20 @@ extension HealthWorld {
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+extension HealthWorld {
+    /// Publishes `payload` on the reports channel.
+    func publish(_ payload: String) async throws {
+        _ = try await redis.command("PUBLISH", keys.healthReports, payload)
+    }
+
+    /// Whether `/metrics` eventually contains every line of `expected`.
+    func eventuallyMetrics(_ base: String, contain expected: [String]) async -> Bool {
+        await eventually {
+            let text = try await request(.GET, base + "/metrics").text
+            return expected.allSatisfy { text.contains($0) }
+        }
     }
 }
