@@ -3,9 +3,10 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Probes every catalog node's `/health` every `interval` (leader only). Each node has at most one
-/// probe in flight: a node that hangs is probed again only after its probe timed out, and never
-/// delays the others.
+/// Probes every catalog node's `/health` every `interval` (leader only). Each node has its own
+/// schedule: a node new to the catalog (or to a new leader) is probed at once, and a node has at
+/// most one probe in flight — one that hangs is probed again only after its probe timed out, and
+/// never delays the others.
 struct ProbeService: Service {
     let owner: HealthOwner
     let interval: Duration
@@ -15,10 +16,19 @@ struct ProbeService: Service {
     func run() async throws {
         let prober = NodeProber(timeout: timeout)
         let inFlight = InFlightNodes()
+        // How often the schedule is looked at: often enough for new nodes, never busier than probing.
+        let scan = min(interval, .milliseconds(100))
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
+                var lastStarted: [NodeId: ContinuousClock.Instant] = [:]
                 while !Task.isCancelled {
-                    for (node, endpoint) in await owner.probeTargets() where inFlight.start(node) {
+                    let now = ContinuousClock.now
+                    let targets = await owner.probeTargets()
+                    if targets.isEmpty { lastStarted = [:] }  // standby: probe at once when leading
+                    for (node, endpoint) in targets {
+                        if let last = lastStarted[node], now - last < interval { continue }
+                        guard inFlight.start(node) else { continue }
+                        lastStarted[node] = now
                         group.addTask {
                             let outcome = await prober.probe(endpoint: endpoint)
                             inFlight.finish(node)
@@ -26,7 +36,7 @@ struct ProbeService: Service {
                             await owner.apply(probe: outcome, node: node)
                         }
                     }
-                    try? await Task.sleep(for: interval)
+                    try? await Task.sleep(for: scan)
                 }
             }
         }

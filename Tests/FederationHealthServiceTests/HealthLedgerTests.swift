@@ -28,12 +28,23 @@ import Testing
         _ = ledger.recordFailure("n", reason: "x", observedAt: t0, now: t0)
         #expect(ledger.trackers["n"]?.state == .degraded)
         writes = ledger.dueWrites(at: t0.advanced(by: .milliseconds(10)))
-        #expect(writes.count == 1)  // unknown → degraded: a state change
+        // unknown → degraded: a state change; the circuit (1 failure, never stored) too.
+        #expect(Self.kinds(writes) == ["health", "circuit"])
         for write in writes { ledger.markWritten(write, at: t0.advanced(by: .milliseconds(10))) }
-        _ = ledger.recordFailure("n", reason: "x", observedAt: t0, now: t0)  // still degraded
+        _ = ledger.recordFailure("n", reason: "x", observedAt: t0, now: t0)  // still degraded, closed
         #expect(ledger.dueWrites(at: t0.advanced(by: .milliseconds(100))).isEmpty)
-        #expect(ledger.dueWrites(at: t0.advanced(by: .milliseconds(100)), flush: true).count == 1)
-        #expect(ledger.dueWrites(at: t0.advanced(by: .milliseconds(300))).count == 1)
+        #expect(Self.kinds(ledger.dueWrites(at: t0.advanced(by: .milliseconds(100)), flush: true)) == ["health", "circuit"])
+        #expect(Self.kinds(ledger.dueWrites(at: t0.advanced(by: .milliseconds(300)))) == ["health", "circuit"])
+    }
+
+    static func kinds(_ writes: [LedgerWrite]) -> [String] {
+        writes.map { write in
+            switch write {
+            case .health: "health"
+            case .circuit: "circuit"
+            case .remove: "remove"
+            }
+        }
     }
 
     @Test func fiveFailuresOpenTheCircuitAndTimeTurnsItHalfOpenThenProbesCloseIt() {
