@@ -29,7 +29,9 @@ public func buildHealthApplication(
     options: HealthServiceOptions = .init()
 ) throws -> some ApplicationProtocol {
     let settings = configuration.health
-    for problem in [settings.thresholds.validationProblem, settings.circuit.validationProblem].compactMap({ $0 }) {
+    for problem in [settings.thresholds.validationProblem, settings.circuit.validationProblem].compactMap({
+        $0
+    }) {
         throw FederationError.invalidInput("health configuration: \(problem)")
     }
     guard Identifier.problem(with: configuration.namespace, kind: "namespace") == nil else {
@@ -41,7 +43,8 @@ public func buildHealthApplication(
     let metrics = HealthMetrics(registry: registry)
     let store = RedisHealthStore(client: redis, keys: keys, clock: clock)
     let owner = HealthOwner(
-        ledger: HealthLedger(thresholds: settings.thresholds, breaker: settings.circuit, writeInterval: options.writeInterval),
+        ledger: HealthLedger(
+            thresholds: settings.thresholds, breaker: settings.circuit, writeInterval: options.writeInterval),
         metrics: metrics, logger: logger, clock: clock)
 
     let router = Router()
@@ -70,20 +73,26 @@ public func buildHealthApplication(
         CatalogWatcher(
             store: RedisCatalogStore(client: redis, keys: keys, clock: clock), owner: owner,
             interval: options.catalogPollInterval, logger: logger),
-        ProbeService(owner: owner, interval: settings.probeInterval, timeout: settings.probeTimeout, logger: logger),
+        ProbeService(
+            owner: owner, interval: settings.probeInterval, timeout: settings.probeTimeout, logger: logger),
         ReportService(
-            feed: HealthReportFeed(configuration: redis.configuration, keys: keys, logger: logger), owner: owner,
+            feed: HealthReportFeed(configuration: redis.configuration, keys: keys, logger: logger),
+            owner: owner,
             metrics: metrics, logger: logger),
         StateWriter(
-            owner: owner, store: store, slots: ProbeSlots(client: redis, keys: keys), tick: options.tickInterval,
+            owner: owner, store: store, slots: ProbeSlots(client: redis, keys: keys),
+            tick: options.tickInterval,
             metrics: metrics, logger: logger),
     ]
     let onServerRunning = options.onServerRunning
     return Application(
         router: router,
         configuration: .init(
-            address: .hostname(settings.listen.host, port: settings.listen.port), serverName: "federation-health"),
+            address: .hostname(settings.listen.host, port: settings.listen.port),
+            serverName: "federation-health"),
         services: services,
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.listen.port) },
+        onServerRunning: { channel in
+            await onServerRunning(channel.localAddress?.port ?? settings.listen.port)
+        },
         logger: logger)
 }

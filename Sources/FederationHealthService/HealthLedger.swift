@@ -136,7 +136,8 @@ struct HealthLedger: Sendable {
     /// Operator override: opens the circuit until `deadline` (never shortening a later one).
     mutating func forceOpen(_ node: NodeId, until deadline: Timestamp, now: Timestamp) -> LedgerChange {
         LedgerChange(
-            node: node, circuit: updateCircuit(node) { CircuitBreaker.forceOpen($0, until: deadline, at: now) })
+            node: node,
+            circuit: updateCircuit(node) { CircuitBreaker.forceOpen($0, until: deadline, at: now) })
     }
 
     /// Operator override: closes the circuit and forgets its trips.
@@ -148,7 +149,8 @@ struct HealthLedger: Sendable {
     /// half-open (with an empty probe round).
     mutating func advanceTime(to now: Timestamp) -> [LedgerChange] {
         var changes: [LedgerChange] = []
-        for (node, record) in circuits where record.state == .open && record.effectiveState(at: now) == .halfOpen {
+        for (node, record) in circuits
+        where record.state == .open && record.effectiveState(at: now) == .halfOpen {
             let change = updateCircuit(node) { r in
                 var r = r
                 r.state = .halfOpen
@@ -182,7 +184,9 @@ extension HealthLedger {
             guard let snapshot = trackers[node]?.snapshot else { continue }
             let stored = storedHealth[node]
             if let stored, stored.record == snapshot { continue }
-            if !flush, let stored, stored.record.state == snapshot.state, now < stored.at.advanced(by: writeInterval) {
+            if !flush, let stored, stored.record.state == snapshot.state,
+                now < stored.at.advanced(by: writeInterval)
+            {
                 continue
             }
             writes.append(.health(snapshot))
@@ -193,7 +197,10 @@ extension HealthLedger {
             let stored = storedCircuits[node]?.record ?? CircuitRecord(node: node)
             if stored == record { continue }
             let stateChanged = stored.state != record.state
-            if !flush, !stateChanged, let at = storedCircuits[node]?.at, now < at.advanced(by: writeInterval) { continue }
+            if !flush, !stateChanged, let at = storedCircuits[node]?.at, now < at.advanced(by: writeInterval)
+            {
+                continue
+            }
             writes.append(.circuit(record, resetProbeSlots: stateChanged && record.state != .halfOpen))
         }
         return writes

@@ -26,7 +26,8 @@ struct HealthMetrics: Sendable {
     let writes: Counter
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "federation", subsystem: "health", metricName: metric, unitName: unit, helpText: help)
+        MetricNameDescriptor(
+            namespace: "federation", subsystem: "health", metricName: metric, unitName: unit, helpText: help)
     }
 
     /// Counts a probe by outcome (`success`, `http_error`, `unhealthy`, `timeout`, `connection_error`).

@@ -111,11 +111,17 @@ actor HealthOwner {
         switch outcome {
         case .success(let latency, let queueDepth, let gpu):
             metrics.probe("success")
-            note(ledger.recordSuccess(node, latency: latency, queueDepth: queueDepth, gpuUtilization: gpu, observedAt: now, now: now), source: "probe")
+            note(
+                ledger.recordSuccess(
+                    node, latency: latency, queueDepth: queueDepth, gpuUtilization: gpu, observedAt: now,
+                    now: now), source: "probe")
         case .failure(let kind, let reason, let queueDepth, let gpu):
             metrics.probe(kind)
             logger.debug("probe failed", metadata: ["node": "\(node)", "reason": "\(reason)"])
-            note(ledger.recordFailure(node, reason: "probe: \(reason)", queueDepth: queueDepth, gpuUtilization: gpu, observedAt: now, now: now), source: "probe")
+            note(
+                ledger.recordFailure(
+                    node, reason: "probe: \(reason)", queueDepth: queueDepth, gpuUtilization: gpu,
+                    observedAt: now, now: now), source: "probe")
         }
     }
 
@@ -138,7 +144,8 @@ actor HealthOwner {
             note(
                 ledger.recordSuccess(
                     report.node, latency: report.latencyMs.map { .milliseconds($0) }, tokens: report.tokens,
-                    queueDepth: report.queueDepth, gpuUtilization: report.gpuUtilization, observedAt: observed, now: now),
+                    queueDepth: report.queueDepth, gpuUtilization: report.gpuUtilization,
+                    observedAt: observed, now: now),
                 source: source)
             return .applied
         }
@@ -148,7 +155,8 @@ actor HealthOwner {
         let reason = "\(source): " + (report.status.map { "HTTP \($0)" } ?? "request failed")
         note(
             ledger.recordFailure(
-                report.node, reason: reason, queueDepth: report.queueDepth, gpuUtilization: report.gpuUtilization,
+                report.node, reason: reason, queueDepth: report.queueDepth,
+                gpuUtilization: report.gpuUtilization,
                 observedAt: observed, now: now),
             source: source)
         return .applied
@@ -196,8 +204,10 @@ actor HealthOwner {
         let metadata: Logger.Metadata = ["node": "\(change.node)", "source": "\(source)"]
         if let health = change.health {
             metrics.transition(kind: "health", to: health.to.rawValue)
-            logger.info("health \(health.from) → \(health.to)", metadata: metadata.merging(
-                ["reason": "\(ledger.trackers[change.node]?.reason ?? "")"]) { $1 })
+            logger.info(
+                "health \(health.from) → \(health.to)",
+                metadata: metadata.merging(
+                    ["reason": "\(ledger.trackers[change.node]?.reason ?? "")"]) { $1 })
         }
         if let circuit = change.circuit {
             metrics.transition(kind: "circuit", to: circuit.to.rawValue)

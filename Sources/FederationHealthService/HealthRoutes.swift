@@ -36,7 +36,9 @@ struct HealthRoutes: Sendable {
     }
 
     /// The records: from memory on the leader, from Redis on a standby.
-    private func table() async throws -> (role: String, leader: String?, health: [NodeHealth], circuits: [CircuitRecord]) {
+    private func table() async throws -> (
+        role: String, leader: String?, health: [NodeHealth], circuits: [CircuitRecord]
+    ) {
         let leader = await owner.leaderId
         if let table = await owner.table() { return ("leader", leader, table.health, table.circuits) }
         do {
@@ -55,7 +57,8 @@ struct HealthRoutes: Sendable {
 
     private func healthList() async throws -> Response {
         let t = try await table()
-        return jsonResponse(HealthListJSON(role: t.role, leader: t.leader, nodes: t.health.map(HealthJSON.init)))
+        return jsonResponse(
+            HealthListJSON(role: t.role, leader: t.leader, nodes: t.health.map(HealthJSON.init)))
     }
 
     private func health(of node: NodeId) async throws -> Response {
@@ -70,7 +73,8 @@ struct HealthRoutes: Sendable {
         let now = owner.clock.now()
         return jsonResponse(
             CircuitListJSON(
-                role: t.role, leader: t.leader, circuits: t.circuits.map { CircuitJSON(record: $0, now: now) }))
+                role: t.role, leader: t.leader, circuits: t.circuits.map { CircuitJSON(record: $0, now: now) }
+            ))
     }
 
     private func circuit(of node: NodeId) async throws -> Response {
@@ -88,10 +92,12 @@ struct HealthRoutes: Sendable {
         var duration = breaker.maxOpenDuration
         if request.headers[.contentLength].flatMap({ Int($0) }) ?? 1 > 0 {
             let body = try await request.collectBody(limit: 4096)
-            if body.readableBytes > 0, let ms = try decodeJSON(OpenCircuitRequest.self, from: body).durationMs {
+            if body.readableBytes > 0, let ms = try decodeJSON(OpenCircuitRequest.self, from: body).durationMs
+            {
                 guard ms > 0, ms <= 7 * 86_400_000 else {
                     throw OpenAIError.invalid(
-                        "duration_ms must be in (0, 604800000], got \(ms)", param: "duration_ms", code: "invalid_value")
+                        "duration_ms must be in (0, 604800000], got \(ms)", param: "duration_ms",
+                        code: "invalid_value")
                 }
                 duration = .milliseconds(ms)
             }
@@ -140,6 +146,7 @@ struct HealthRoutes: Sendable {
     }
 
     private func unknown(_ node: NodeId) -> OpenAIError {
-        OpenAIError.notFound("Node '\(node)' is not in the catalog; register it first.", code: "node_not_found")
+        OpenAIError.notFound(
+            "Node '\(node)' is not in the catalog; register it first.", code: "node_not_found")
     }
 }

@@ -25,7 +25,9 @@ public struct HealthServiceOptions: Sendable {
 
     /// Default options with a fresh instance id.
     public init() {
-        let host = ProcessInfo.processInfo.hostName.prefix(40).filter { $0.isLetter || $0.isNumber || $0 == "-" }
+        let host = ProcessInfo.processInfo.hostName.prefix(40).filter {
+            $0.isLetter || $0.isNumber || $0 == "-"
+        }
         instanceId = "health-\(host)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     }
 }

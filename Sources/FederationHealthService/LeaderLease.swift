@@ -41,7 +41,8 @@ struct LeaderLease: Service {
             if options.leaseEnabled { await leaseLoop() } else { await soloLoop() }
         }
         if options.leaseEnabled, await owner.isLeader {
-            _ = try? await client.evalScript(Self.release, keys: [keys.healthLeader], arguments: [options.instanceId])
+            _ = try? await client.evalScript(
+                Self.release, keys: [keys.healthLeader], arguments: [options.instanceId])
             logger.notice("leader lease released")
         }
     }
@@ -100,7 +101,8 @@ struct LeaderLease: Service {
             await owner.becomeLeader(restoring: table.value)
             return true
         } catch {
-            logger.warning("could not load the stored health state; retrying", metadata: ["error": "\(error)"])
+            logger.warning(
+                "could not load the stored health state; retrying", metadata: ["error": "\(error)"])
             return false
         }
     }

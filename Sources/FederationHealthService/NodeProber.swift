@@ -39,7 +39,8 @@ struct NodeProber: Sendable {
                 request.headers.add(name: "Accept", value: "application/json")
                 request.headers.add(name: "User-Agent", value: "federation-health")
                 let response = try await client.execute(
-                    request, deadline: NIODeadline.now() + .nanoseconds(Int64(timeout.milliseconds * 1_000_000)))
+                    request,
+                    deadline: NIODeadline.now() + .nanoseconds(Int64(timeout.milliseconds * 1_000_000)))
                 let body = try await response.body.collect(upTo: Self.maximumBodyBytes)
                 return (Int(response.status.code), body)
             }
@@ -56,13 +57,21 @@ struct NodeProber: Sendable {
                     kind: "unhealthy", reason: "node reports status unhealthy", queueDepth: report.queueDepth,
                     gpuUtilization: report.gpuUtilization)
             }
-            return .success(latency: latency, queueDepth: report.queueDepth, gpuUtilization: report.gpuUtilization)
+            return .success(
+                latency: latency, queueDepth: report.queueDepth, gpuUtilization: report.gpuUtilization)
         } catch is ProbeDeadlineExceeded {
-            return .failure(kind: "timeout", reason: "no answer within \(Self.format(timeout))", queueDepth: nil, gpuUtilization: nil)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            return .failure(kind: "timeout", reason: "no answer within \(Self.format(timeout))", queueDepth: nil, gpuUtilization: nil)
+            return .failure(
+                kind: "timeout", reason: "no answer within \(Self.format(timeout))", queueDepth: nil,
+                gpuUtilization: nil)
+        } catch let error as HTTPClientError
+            where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
+        {
+            return .failure(
+                kind: "timeout", reason: "no answer within \(Self.format(timeout))", queueDepth: nil,
+                gpuUtilization: nil)
         } catch {
-            return .failure(kind: "connection_error", reason: "\(error)", queueDepth: nil, gpuUtilization: nil)
+            return .failure(
+                kind: "connection_error", reason: "\(error)", queueDepth: nil, gpuUtilization: nil)
         }
     }
 
@@ -77,10 +86,12 @@ struct NodeHealthBody {
 
     init(_ body: ByteBuffer) {
         guard body.readableBytes > 0,
-            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+                as? [String: Any]
         else { return }
         unhealthy = (object["status"] as? String)?.lowercased() == "unhealthy"
-        if let depth = object["queue_depth"] as? NSNumber, depth.doubleValue.isFinite, depth.doubleValue >= 0 {
+        if let depth = object["queue_depth"] as? NSNumber, depth.doubleValue.isFinite, depth.doubleValue >= 0
+        {
             queueDepth = Int(min(depth.doubleValue, 1e9))
         }
         if let gpu = object["gpu_utilization"] as? NSNumber, gpu.doubleValue.isFinite {

@@ -51,7 +51,8 @@ struct StateWriter: Service {
             } catch {
                 metrics.writeFailures.increment()
                 if !failing {
-                    logger.warning("health write failed; kept in memory, retried", metadata: ["error": "\(error)"])
+                    logger.warning(
+                        "health write failed; kept in memory, retried", metadata: ["error": "\(error)"])
                 }
                 return true
             }

@@ -23,7 +23,8 @@ struct FederationHealthCommand: AsyncParsableCommand {
         let configuration = try options.configuration(for: .health)
         let registry = ProcessBootstrap.run(service: "federation-health", logLevel: configuration.logLevel)
         let logger = Logger(label: "federation-health")
-        let redis = RedisClient(configuration: try RedisConfiguration(url: configuration.redisURL), logger: logger)
+        let redis = RedisClient(
+            configuration: try RedisConfiguration(url: configuration.redisURL), logger: logger)
         var serviceOptions = HealthServiceOptions()
         serviceOptions.leaseEnabled = !noLease
         if let instanceId { serviceOptions.instanceId = instanceId }

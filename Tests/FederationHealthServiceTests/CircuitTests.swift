@@ -13,7 +13,8 @@ import Testing
                     let url = base + "/v1/circuits/op-1/open"
                     #expect(try await world.request(.POST, url).status == 401)
                     #expect(try await world.request(.POST, url, token: "wrong").status == 403)
-                    let opened = try await world.request(.POST, url, body: #"{"duration_ms":60000}"#, token: "tok")
+                    let opened = try await world.request(
+                        .POST, url, body: #"{"duration_ms":60000}"#, token: "tok")
                     #expect(opened.status == 200)
                     #expect(opened.text.contains(#""state":"open""#))
                     #expect(await eventually { try await world.circuitHash("op-1")["state"] == "open" })
@@ -22,12 +23,16 @@ import Testing
                     #expect(try await world.circuitHash("op-1")["state"] == "open")
                     let list = try await world.json(base + "/v1/circuits")
                     #expect((list["circuits"] as? [[String: Any]])?.first?["state"] as? String == "open")
-                    let closed = try await world.request(.POST, base + "/v1/circuits/op-1/close", token: "tok")
+                    let closed = try await world.request(
+                        .POST, base + "/v1/circuits/op-1/close", token: "tok")
                     #expect(closed.status == 200)
                     #expect(await eventually { try await world.circuitHash("op-1")["state"] == "closed" })
-                    #expect(try await world.request(.POST, base + "/v1/circuits/ghost/close", token: "tok").status == 404)
                     #expect(
-                        try await world.request(.POST, url, body: #"{"duration_ms":-1}"#, token: "tok").status == 400)
+                        try await world.request(.POST, base + "/v1/circuits/ghost/close", token: "tok").status
+                            == 404)
+                    #expect(
+                        try await world.request(.POST, url, body: #"{"duration_ms":-1}"#, token: "tok").status
+                            == 400)
                 }
             }
         }

@@ -10,7 +10,8 @@ import Testing
 
     func ledger() -> HealthLedger {
         var ledger = HealthLedger(
-            thresholds: HealthConfiguration(), breaker: CircuitBreakerConfiguration(resetTimeout: .seconds(1)),
+            thresholds: HealthConfiguration(),
+            breaker: CircuitBreakerConfiguration(resetTimeout: .seconds(1)),
             writeInterval: .milliseconds(250))
         ledger.setCatalog(["n": "http://127.0.0.1:1"])
         return ledger
@@ -33,8 +34,12 @@ import Testing
         for write in writes { ledger.markWritten(write, at: t0.advanced(by: .milliseconds(10))) }
         _ = ledger.recordFailure("n", reason: "x", observedAt: t0, now: t0)  // still degraded, closed
         #expect(ledger.dueWrites(at: t0.advanced(by: .milliseconds(100))).isEmpty)
-        #expect(Self.kinds(ledger.dueWrites(at: t0.advanced(by: .milliseconds(100)), flush: true)) == ["health", "circuit"])
-        #expect(Self.kinds(ledger.dueWrites(at: t0.advanced(by: .milliseconds(300)))) == ["health", "circuit"])
+        #expect(
+            Self.kinds(ledger.dueWrites(at: t0.advanced(by: .milliseconds(100)), flush: true)) == [
+                "health", "circuit",
+            ])
+        #expect(
+            Self.kinds(ledger.dueWrites(at: t0.advanced(by: .milliseconds(300)))) == ["health", "circuit"])
     }
 
     static func kinds(_ writes: [LedgerWrite]) -> [String] {
@@ -52,7 +57,9 @@ import Testing
         var circuitChanges: [CircuitTransition] = []
         for i in 0..<5 {
             let now = t0.advanced(by: .milliseconds(Double(i)))
-            if let c = ledger.recordFailure("n", reason: "x", observedAt: now, now: now).circuit { circuitChanges.append(c) }
+            if let c = ledger.recordFailure("n", reason: "x", observedAt: now, now: now).circuit {
+                circuitChanges.append(c)
+            }
         }
         #expect(circuitChanges == [CircuitTransition(from: .closed, to: .open)])
         #expect(ledger.trackers["n"]?.state == .unhealthy)
@@ -63,8 +70,11 @@ import Testing
         #expect(circuit == [true])  // opening resets the probe slots
         #expect(ledger.advanceTime(to: t0.advanced(by: .milliseconds(500))).isEmpty)
         let later = t0.advanced(by: .seconds(2))
-        #expect(ledger.advanceTime(to: later).map(\.circuit) == [CircuitTransition(from: .open, to: .halfOpen)])
-        for _ in 0..<3 { _ = ledger.recordSuccess("n", latency: .milliseconds(5), observedAt: later, now: later) }
+        #expect(
+            ledger.advanceTime(to: later).map(\.circuit) == [CircuitTransition(from: .open, to: .halfOpen)])
+        for _ in 0..<3 {
+            _ = ledger.recordSuccess("n", latency: .milliseconds(5), observedAt: later, now: later)
+        }
         #expect(ledger.circuit(of: "n").state == .closed)
     }
 

@@ -46,7 +46,9 @@ func withService<T: Sendable>(_ service: some Service, _ body: () async throws -
 final class PortBox: Sendable {
     let ports: AsyncStream<Int>
     let continuation: AsyncStream<Int>.Continuation
-    init() { (ports, continuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1)) }
+    init() {
+        (ports, continuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+    }
     func report(_ port: Int) { continuation.yield(port) }
     func port() async -> Int {
         var iterator = ports.makeAsyncIterator()
@@ -65,7 +67,9 @@ func withNode<T: Sendable>(
     configuration.crashAction = { _ in }
     configure(&configuration)
     let box = PortBox()
-    let app = try buildNodeApplication(configuration: configuration, logger: testLogger("node")) { box.report($0) }
+    let app = try buildNodeApplication(configuration: configuration, logger: testLogger("node")) {
+        box.report($0)
+    }
     return try await withService(app) { try await body("http://127.0.0.1:\(await box.port())") }
 }
 
@@ -80,7 +84,9 @@ struct HealthWorld: Sendable {
     var catalog: RedisCatalogStore { RedisCatalogStore(client: redis, keys: keys) }
 
     /// The configuration of a fast health service (50 ms probes, short circuit timings).
-    func configuration(adminToken: String? = nil, resetTimeout: Duration = .milliseconds(400)) -> FederationConfiguration {
+    func configuration(
+        adminToken: String? = nil, resetTimeout: Duration = .milliseconds(400)
+    ) -> FederationConfiguration {
         var c = FederationConfiguration()
         c.namespace = keys.namespace
         c.redisURL = server.url
@@ -155,7 +161,8 @@ func withWorld<T: Sendable>(
     let keys = FederationKeys(namespace: uniqueNamespace("h"))
     let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
     do {
-        let result = try await RedisClient.withClient(configuration: server.configuration(poolSize: 4)) { redis in
+        let result = try await RedisClient.withClient(configuration: server.configuration(poolSize: 4)) {
+            redis in
             try await body(HealthWorld(server: server, keys: keys, redis: redis, http: http))
         }
         try await http.shutdown()
@@ -190,7 +197,9 @@ func withHealthEvents<T: Sendable>(
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in subscriber.events {
-                    if case .message(_, let payload, _) = event, let parsed = try? FederationEvent.parse(payload, channel: .health) {
+                    if case .message(_, let payload, _) = event,
+                        let parsed = try? FederationEvent.parse(payload, channel: .health)
+                    {
                         log.append(parsed)
                     }
                 }
@@ -207,75 +216,6 @@ final class EventLog: Sendable {
     private let events = Mutex<[FederationEvent]>([])
     func append(_ event: FederationEvent) { events.withLock { $0.append(event) } }
     var all: [FederationEvent] { events.withLock { $0 } }
-}
-
-/// Runs `redis-cli -p PORT args…` on a thread of its own (it blocks) and returns its output.
-func redisCLI(_ server: RedisServerProcess, _ arguments: [String]) async throws -> String {
-    let port = server.port
-    return try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            do {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-                process.arguments = ["-p", String(port)] + arguments
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                try process.run()
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-    }
-}
-
-/// A service group started in the background; ``stop()`` shuts it down gracefully and waits.
-final class RunningService: Sendable {
-    let group: ServiceGroup
-    let task: Task<Void, any Error>
-
-    init(_ service: some Service) {
-        let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [], logger: testLogger("group")))
-        self.group = group
-        task = Task { try await group.run() }
-    }
-
-    func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = await task.result
-    }
-}
-
-extension HealthWorld {
-    /// Starts a health service in the background (stop it with `stop()`); returns its base URL.
-    func startHealth(
-        _ configuration: FederationConfiguration? = nil,
-        options configure: (inout HealthServiceOptions) -> Void = { _ in }
-    ) async throws -> (base: String, service: RunningService) {
-        let box = PortBox()
-        var options = HealthServiceOptions()
-        options.catalogPollInterval = .milliseconds(100)
-        options.leaseRenewInterval = .milliseconds(200)
-        options.leaseDuration = .seconds(2)
-        options.onServerRunning = { box.report($0) }
-        configure(&options)
-        let app = try buildHealthApplication(
-            configuration: configuration ?? self.configuration(), redis: redis, registry: .init(),
-            logger: testLogger("health"), options: options)
-        let running = RunningService(app)
-        return ("http://127.0.0.1:\(await box.port())", running)
-    }
-}
-
-/// Runs a blocking call (process start/stop) on a thread of its own, off the cooperative pool.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
 }
 
 extension HealthWorld {

@@ -20,11 +20,16 @@ import Testing
                 var quiet = world.configuration()
                 quiet.health.probeInterval = .seconds(3600)  // one probe at start, then none
                 try await world.withHealth(quiet) { base in
-                    #expect(await eventually { (try await world.json(base + "/v1/health"))["role"] as? String == "leader" })
+                    #expect(
+                        await eventually {
+                            (try await world.json(base + "/v1/health"))["role"] as? String == "leader"
+                        })
                     let node = try await world.json(base + "/v1/health/rs-1")
                     // A fresh tracker would be unknown with at most one success.
                     #expect(node["state"] as? String == "healthy")
-                    #expect((node["total_successes"] as? Int ?? 0) >= Int(stored["total_successes"] ?? "") ?? Int.max)
+                    #expect(
+                        (node["total_successes"] as? Int ?? 0) >= Int(stored["total_successes"] ?? "")
+                            ?? Int.max)
                     #expect(node["latency_p50_ms"] != nil)
                 }
             }
@@ -55,7 +60,8 @@ import Testing
                     let ready = try await world.request(.GET, standby.base + "/readyz")
                     #expect(ready.status == 200 && ready.text.contains("standby"))
                     // Overrides go to the leader only.
-                    #expect(try await world.request(.POST, standby.base + "/v1/circuits/ld-1/open").status == 503)
+                    #expect(
+                        try await world.request(.POST, standby.base + "/v1/circuits/ld-1/open").status == 503)
                     #expect(await eventually { try await world.healthHash("ld-1")["state"] == "healthy" })
                     await leaderFirst.service.stop()
                     #expect(await eventually { try await role(standby.base) == "leader" })
@@ -88,9 +94,14 @@ import Testing
                 try await world.withHealth { base in
                     #expect(await eventually { try await world.healthHash("rd-1")["state"] == "healthy" })
                     try await blocking { server.kill() }
-                    _ = try await world.request(.POST, endpoint + "/admin/faults", body: #"{"unhealthy":true}"#)
+                    _ = try await world.request(
+                        .POST, endpoint + "/admin/faults", body: #"{"unhealthy":true}"#)
                     // Still probing and tracking in memory.
-                    #expect(await eventually { (try await world.json(base + "/v1/health/rd-1"))["state"] as? String == "unhealthy" })
+                    #expect(
+                        await eventually {
+                            (try await world.json(base + "/v1/health/rd-1"))["state"] as? String
+                                == "unhealthy"
+                        })
                     let ready = try await world.request(.GET, base + "/readyz")
                     #expect(ready.status == 503)
                     try await blocking { try server.start() }

@@ -45,19 +45,24 @@ import Testing
                 try await withHealthEvents(world) { events in
                     try await world.withHealth { base in
                         #expect(await eventually { try await world.healthHash("n2")["state"] == "healthy" })
-                        let fault = try await world.request(.POST, endpoint + "/admin/faults", body: #"{"unhealthy":true}"#)
+                        let fault = try await world.request(
+                            .POST, endpoint + "/admin/faults", body: #"{"unhealthy":true}"#)
                         #expect(fault.status == 200)
                         #expect(await eventually { try await world.healthHash("n2")["state"] == "unhealthy" })
                         #expect(
                             await eventually {
-                                ["open", "half_open"].contains(try await world.circuitHash("n2")["state"] ?? "")
+                                ["open", "half_open"].contains(
+                                    try await world.circuitHash("n2")["state"] ?? "")
                             })
                         let circuit = try await world.circuitHash("n2")
                         #expect(["open", "half_open"].contains(circuit["state"] ?? ""))
                         #expect(Int(circuit["trips"] ?? "") ?? 0 >= 1)
                         #expect(try await world.healthHash("n2")["reason"]?.contains("unhealthy") == true)
                         // Degraded came first, then unhealthy; circuit events were published.
-                        #expect(await eventually { events.all.contains { $0.kind == "circuit" && $0.node == "n2" } })
+                        #expect(
+                            await eventually {
+                                events.all.contains { $0.kind == "circuit" && $0.node == "n2" }
+                            })
                         #expect(events.all.filter { $0.kind == "health" }.count >= 3)
                         let clear = try await world.request(.DELETE, endpoint + "/admin/faults")
                         #expect(clear.status == 200)
@@ -67,7 +72,10 @@ import Testing
                         let circuits = try await world.json(base + "/v1/circuits/n2")
                         #expect(circuits["state"] as? String == "closed")
                         let metrics = try await world.request(.GET, base + "/metrics").text
-                        #expect(metrics.contains("federation_health_state_transitions_total{kind=\"circuit\",to=\"half_open\"}"))
+                        #expect(
+                            metrics.contains(
+                                "federation_health_state_transitions_total{kind=\"circuit\",to=\"half_open\"}"
+                            ))
                         #expect(metrics.contains("federation_health_probes_total{outcome=\"unhealthy\"}"))
                     }
                 }
@@ -95,9 +103,11 @@ import Testing
                     #expect(await eventually { try await world.healthHash("hang-1")["state"] == "unhealthy" })
                     #expect(
                         await eventually {
-                            ["open", "half_open"].contains(try await world.circuitHash("hang-1")["state"] ?? "")
+                            ["open", "half_open"].contains(
+                                try await world.circuitHash("hang-1")["state"] ?? "")
                         })
-                    #expect(try await world.healthHash("hang-1")["reason"]?.contains("no answer within") == true)
+                    #expect(
+                        try await world.healthHash("hang-1")["reason"]?.contains("no answer within") == true)
                     let metrics = try await world.request(.GET, base + "/metrics").text
                     #expect(metrics.contains("federation_health_probes_total{outcome=\"timeout\"}"))
                 }

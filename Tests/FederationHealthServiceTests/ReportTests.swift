@@ -27,7 +27,11 @@ import Testing
                     let channel = world.keys.healthReports
                     for _ in 0..<2 {
                         let out = try await redisCLI(
-                            world.server, ["PUBLISH", channel, #"{"node":"rep-1","ok":true,"latency_ms":45,"source":"operator"}"#])
+                            world.server,
+                            [
+                                "PUBLISH", channel,
+                                #"{"node":"rep-1","ok":true,"latency_ms":45,"source":"operator"}"#,
+                            ])
                         #expect(out.trimmingCharacters(in: .whitespacesAndNewlines) != "0")
                     }
                     #expect(await eventually { try await world.healthHash("rep-1")["state"] == "healthy" })
@@ -35,7 +39,8 @@ import Testing
                     #expect(hash["latency_p50_ms"] == "45.0" || hash["latency_p50_ms"] == "45")
                     #expect(events.all.contains { $0.kind == "health" && $0.node == "rep-1" })
                     // One failure report: degraded at once.
-                    _ = try await redisCLI(world.server, ["PUBLISH", channel, #"{"node":"rep-1","ok":false,"status":503}"#])
+                    _ = try await redisCLI(
+                        world.server, ["PUBLISH", channel, #"{"node":"rep-1","ok":false,"status":503}"#])
                     #expect(await eventually { try await world.healthHash("rep-1")["state"] == "degraded" })
                 }
             }
@@ -81,7 +86,8 @@ import Testing
                 #expect(posted.status == 200)
                 #expect(posted.text.contains(#""outcome":"applied""#))
                 #expect(posted.text.contains(#""state":"degraded""#))
-                let bad = try await world.request(.POST, base + "/v1/reports", body: #"{"node":"rep-3"}"#, token: "s3cret")
+                let bad = try await world.request(
+                    .POST, base + "/v1/reports", body: #"{"node":"rep-3"}"#, token: "s3cret")
                 #expect(bad.status == 400)
                 #expect(await eventually { try await world.healthHash("rep-3")["total_failures"] == "2" })
             }
