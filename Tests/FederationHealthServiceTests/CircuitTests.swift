@@ -38,6 +38,36 @@ import Testing
         }
     }
 
+    @Test func anExpiredOpenCircuitIsWrittenDownHalfOpenAndHealthyProbesCloseIt() async throws {
+        try await withWorld { world in
+            try await withNode(id: "op-2") { endpoint in
+                try await world.register("op-2", endpoint: endpoint)
+                try await withHealthEvents(world) { events in
+                    try await world.withHealth(world.configuration(adminToken: "tok")) { base in
+                        #expect(await eventually { try await world.healthHash("op-2")["state"] == "healthy" })
+                        let before = events.all.filter { $0.kind == "circuit" }.count
+                        let opened = try await world.request(
+                            .POST, base + "/v1/circuits/op-2/open", body: #"{"duration_ms":300}"#,
+                            token: "tok")
+                        #expect(opened.status == 200)
+                        // open (operator) → half_open (timer, written with an event) → closed (3 probes).
+                        #expect(await eventually { try await world.circuitHash("op-2")["state"] == "closed" })
+                        #expect(
+                            await eventually {
+                                events.all.filter { $0.kind == "circuit" }.count >= before + 3
+                            })
+                        let expected = [
+                            #"federation_health_state_transitions_total{kind="circuit",to="half_open"} 1"#,
+                            #"federation_health_state_transitions_total{kind="circuit",to="closed"} 1"#,
+                            "federation_health_circuits_open 0.0",
+                        ]
+                        #expect(await world.eventuallyMetrics(base, contain: expected))
+                    }
+                }
+            }
+        }
+    }
+
     @Test func probeSlotsAdmitAtMostNConcurrently() async throws {
         try await withWorld { world in
             let slots = ProbeSlots(client: world.redis, keys: world.keys)

@@ -77,6 +77,13 @@ import Testing
                                 "federation_health_state_transitions_total{kind=\"circuit\",to=\"half_open\"}"
                             ))
                         #expect(metrics.contains("federation_health_probes_total{outcome=\"unhealthy\"}"))
+                        // Degraded came before unhealthy.
+                        #expect(
+                            metrics.contains(
+                                #"federation_health_state_transitions_total{kind="health",to="degraded"}"#))
+                        #expect(
+                            metrics.contains(
+                                #"federation_health_state_transitions_total{kind="health",to="unhealthy"}"#))
                     }
                 }
             }
