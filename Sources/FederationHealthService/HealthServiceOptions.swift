@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Settings of the health service that are not in the shared configuration file: leader lease,
 /// loop timings and the test hooks. The defaults suit production.
@@ -25,9 +29,13 @@ public struct HealthServiceOptions: Sendable {
 
     /// Default options with a fresh instance id.
     public init() {
-        let host = ProcessInfo.processInfo.hostName.prefix(40).filter {
-            $0.isLetter || $0.isNumber || $0 == "-"
-        }
+        // gethostname, not ProcessInfo.hostName (which may resolve the name: a blocking lookup).
+        var buffer = [CChar](repeating: 0, count: 256)
+        let name =
+            gethostname(&buffer, buffer.count) == 0
+            ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            : "host"
+        let host = name.prefix(40).filter { $0.isLetter || $0.isNumber || $0 == "-" }
         instanceId = "health-\(host)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     }
 }
