@@ -24,6 +24,12 @@ let package = Package(
         .library(name: "FederationServiceKit", targets: ["FederationServiceKit"]),
         .library(name: "FederationNode", targets: ["FederationNode"]),
         .library(name: "FederationTestSupport", targets: ["FederationTestSupport"]),
+        .library(name: "FederationCatalogService", targets: ["FederationCatalogService"]),
+        .library(name: "FederationHealthService", targets: ["FederationHealthService"]),
+        .library(name: "FederationRouterService", targets: ["FederationRouterService"]),
+        .executable(name: "federation-catalog", targets: ["federation-catalog"]),
+        .executable(name: "federation-health", targets: ["federation-health"]),
+        .executable(name: "federation-router", targets: ["federation-router"]),
         .executable(name: "federation-node", targets: ["federation-node"]),
         .executable(name: "federation-bench", targets: ["federation-bench"]),
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
@@ -136,35 +142,60 @@ let package = Package(
                 logging, lifecycle, httpClient,
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
+
+        // federation-health: the single writer of health and circuit keys (probes, reports, breakers).
+        .target(
+            name: "FederationHealthService",
+            dependencies: [
+                "FederationCore", "FederationRedis", "FederationState", "FederationConfig", "FederationHTTP",
+                hummingbird, logging, lifecycle, nioCore, httpClient,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+        .executableTarget(
+            name: "federation-health",
+            dependencies: [
+                "FederationHealthService", "FederationServiceKit", "FederationRedis", argumentParser, hummingbird,
+                logging,
+            ]),
+        .testTarget(
+            name: "FederationHealthServiceTests",
+            dependencies: [
+                "FederationHealthService", "FederationCore", "FederationRedis", "FederationState", "FederationConfig",
+                "FederationNode", "FederationTestSupport", hummingbird, hummingbirdTesting, httpClient, logging,
+                lifecycle, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+
+        // federation-router: owns the routing policy, answers route/explain queries with the gateways' engine.
+        .target(
+            name: "FederationRouterService",
+            dependencies: [
+                "FederationCore", "FederationRedis", "FederationState", "FederationConfig", "FederationHTTP",
+                hummingbird, logging, lifecycle, nioCore,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
+        .executableTarget(
+            name: "federation-router",
+            dependencies: [
+                "FederationRouterService", "FederationServiceKit", "FederationConfig", "FederationRedis",
+                argumentParser, hummingbird, logging,
+            ]),
+        .testTarget(
+            name: "FederationRouterServiceTests",
+            dependencies: [
+                "FederationRouterService", "FederationCore", "FederationRedis", "FederationState",
+                "FederationConfig", "FederationTestSupport", hummingbird, hummingbirdTesting, logging,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+
+        // The control plane as real processes: the service executables, a real Redis, real nodes.
+        .testTarget(
+            name: "FederationClusterTests",
+            dependencies: [
+                "FederationTestSupport", "FederationCore", httpClient, nioCore,
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
-
-// federation-router: owns the routing policy, answers route/explain queries with the gateways' engine.
-package.products += [
-    .library(name: "FederationRouterService", targets: ["FederationRouterService"]),
-    .executable(name: "federation-router", targets: ["federation-router"]),
-]
-package.targets += [
-    .target(
-        name: "FederationRouterService",
-        dependencies: [
-            "FederationCore", "FederationRedis", "FederationState", "FederationConfig", "FederationHTTP",
-            hummingbird, logging, lifecycle, nioCore,
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-        ]),
-    .executableTarget(
-        name: "federation-router",
-        dependencies: [
-            "FederationRouterService", "FederationServiceKit", "FederationConfig", "FederationRedis",
-            argumentParser, hummingbird, logging,
-        ]),
-    .testTarget(
-        name: "FederationRouterServiceTests",
-        dependencies: [
-            "FederationRouterService", "FederationCore", "FederationRedis", "FederationState",
-            "FederationConfig", "FederationTestSupport", hummingbird, hummingbirdTesting, logging,
-            .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
-]

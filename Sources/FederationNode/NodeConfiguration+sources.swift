@@ -13,6 +13,7 @@ extension NodeConfiguration {
     public static let keys: [String] = [
         "node_id", "region", "host", "port", "endpoint", "models", "gpu", "latency", "tokens_per_second",
         "max_tokens", "embedding_dimension", "max_concurrency", "max_body_bytes", "seed", "register_url",
+        "register_token",
         "register_interval", "error_rate", "error_status", "rate_limit_rate", "retry_after_seconds",
         "hang_rate",
         "stall_after_tokens", "stall_seconds", "crash_after_requests", "unhealthy",
@@ -45,6 +46,7 @@ extension NodeConfiguration {
             }
             self.seed = seed
         case "register_url": registerURL = value.isEmpty ? nil : value
+        case "register_token": registerToken = value.isEmpty ? nil : value
         case "register_interval": registrationIntervalSeconds = try Self.double(key, value)
         case "error_rate": faults.errorRate = try Self.double(key, value)
         case "error_status": faults.errorStatus = try Self.int(key, value)

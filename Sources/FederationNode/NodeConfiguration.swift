@@ -91,6 +91,8 @@ public struct NodeConfiguration: Sendable {
     public var faults: FaultSettings = FaultSettings()
     /// Catalog base URL to self-register at (`POST {url}/v1/deployments`); nil disables it.
     public var registerURL: String?
+    /// Sent as `Authorization: Bearer <token>` with registrations (the catalog's admin token).
+    public var registerToken: String?
     /// Seconds between registration renewals (the lease is three times this).
     public var registrationIntervalSeconds: Double = 10
     /// What "crash" does when the crash fault fires. The executable exits the process; tests record it.

@@ -49,6 +49,7 @@ struct RegistrationService: Service {
     let registration: NodeRegistration
     let url: String
     let interval: Duration
+    let token: String?
     let logger: Logger
 
     init(configuration: NodeConfiguration, catalogURL: String, logger: Logger) {
@@ -56,6 +57,7 @@ struct RegistrationService: Service {
         let base = catalogURL.hasSuffix("/") ? String(catalogURL.dropLast()) : catalogURL
         self.url = base + "/v1/deployments"
         self.interval = .seconds(configuration.registrationIntervalSeconds)
+        self.token = configuration.registerToken
         self.logger = logger
     }
 
@@ -90,6 +92,7 @@ struct RegistrationService: Service {
             var request = HTTPClientRequest(url: url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
+            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             request.body = .bytes(ByteBuffer(bytes: try encoder.encode(registration)))

@@ -18,7 +18,9 @@ public final class ServiceProcess: Sendable {
     public static var binDirectory: String {
         if let path = ProcessInfo.processInfo.environment["FEDERATION_BIN_PATH"] { return path }
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("federation-node").path) {
+        while url.path != "/"
+            && !FileManager.default.fileExists(atPath: url.appendingPathComponent("federation-node").path)
+        {
             url.deleteLastPathComponent()
         }
         return url.path
@@ -31,7 +33,8 @@ public final class ServiceProcess: Sendable {
         let path = Self.binDirectory + "/" + executable
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw RedisServerError(
-                message: "\(path) is not built; run `swift build --build-tests` before `swift test --skip-build`")
+                message:
+                    "\(path) is not built; run `swift build --build-tests` before `swift test --skip-build`")
         }
         name = executable
         logFile = logDirectory + "/\(executable)-\(UInt32.random(in: 0...UInt32.max)).log"

@@ -58,6 +58,10 @@ struct FederationNodeCommand: AsyncParsableCommand {
         help: "Catalog base URL to self-register at (POST URL/v1/deployments).")
     var registerURL: String?
     @Option(
+        name: .customLong("register-token"),
+        help: "Bearer token sent with registrations (the catalog's admin token, when it has one).")
+    var registerToken: String?
+    @Option(
         name: .customLong("register-interval"), help: "Seconds between registration renewals (default 10).")
     var registerInterval: Double?
     @Flag(name: .customLong("print-registration"), help: "Print the registration JSON and exit.")
@@ -99,6 +103,7 @@ struct FederationNodeCommand: AsyncParsableCommand {
             ("max_concurrency", maxConcurrency.map(String.init)),
             ("max_body_bytes", maxBodyBytes.map(String.init)),
             ("seed", seed.map { String($0) }), ("register_url", registerURL),
+            ("register_token", registerToken),
             ("register_interval", registerInterval.map { String($0) }),
             ("error_rate", errorRate.map { String($0) }),
             ("error_status", errorStatus.map(String.init)),
