@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "FederationServiceKit",
             dependencies: [
-                "FederationConfig", argumentParser, logging,
+                "FederationConfig", "FederationRedis", argumentParser, logging, hummingbird,
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),

@@ -12,7 +12,8 @@ struct QueueTests {
             $0.gpu = true
         }) { node in
             async let first = timed {
-                try await node.post("/v1/chat/completions", json: chatBody(prompt: "first", maxTokens: 8))
+                // 4 s at 10 tokens/s: long enough that the second request surely arrives while it runs
+                try await node.post("/v1/chat/completions", json: chatBody(prompt: "first", maxTokens: 40))
                     .status
             }
             #expect(try await eventually { try await node.health()["in_flight"]?.intValue == 1 })

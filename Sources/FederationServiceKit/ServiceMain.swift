@@ -1,0 +1,39 @@
+import ArgumentParser
+import FederationConfig
+import FederationRedis
+import Hummingbird
+import Logging
+import Prometheus
+
+/// The whole life of a service process, shared by every service executable: configuration (file,
+/// environment, flags; a bad value stops the process with a message naming it), process bootstrap,
+/// one Redis client scoped to the run, the application `build` returns run until SIGTERM/SIGINT
+/// with graceful shutdown, then the client closed — also when building or running fails.
+public enum ServiceMain {
+    public static func run<App: ApplicationProtocol>(
+        _ service: ServiceKind, options: ServiceOptions,
+        build: (FederationConfiguration, RedisClient, PrometheusCollectorRegistry, Logger) async throws -> App
+    ) async throws {
+        let name = "federation-\(service.rawValue)"
+        let configuration: FederationConfiguration
+        let redisConfiguration: RedisConfiguration
+        do {
+            configuration = try options.configuration(for: service)
+            redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let registry = ProcessBootstrap.run(service: name, logLevel: configuration.logLevel)
+        let logger = Logger(label: name)
+        let redis = RedisClient(configuration: redisConfiguration, logger: Logger(label: "\(name).redis"))
+        do {
+            let app = try await build(configuration, redis, registry, logger)
+            try await app.runService()
+        } catch {
+            await redis.close()
+            throw error
+        }
+        await redis.close()
+        logger.notice("\(name) stopped")
+    }
+}
