@@ -4,24 +4,34 @@ import Hummingbird
 import NIOCore
 import Prometheus
 
-/// What `/readyz` reports: ready only when every check passes.
-public struct Readiness: Sendable, Codable, Equatable {
+/// Anything `/readyz` can answer with: 200 when `ready`, else 503, the value as JSON either way.
+public protocol ReadinessReport: Encodable, Sendable {
+    var ready: Bool { get }
+}
+
+/// What `/readyz` reports: ready only when every check passes; `details` carry information that
+/// is not a check (e.g. a replica's role).
+public struct Readiness: ReadinessReport, Codable, Equatable {
     public var ready: Bool
     /// Check name → "ok" or what is wrong (e.g. "redis: connection refused").
     public var checks: [String: String]
+    public var details: [String: String]
 
-    public init(checks: [String: String]) {
+    public init(checks: [String: String], details: [String: String] = [:]) {
         self.checks = checks
+        self.details = details
         self.ready = checks.values.allSatisfy { $0 == "ok" }
     }
 }
 
 extension Router {
     /// `GET /healthz` (the process answers), `GET /readyz` (it can do its job: 200 or 503 with
-    /// the failing checks), `GET /metrics` (Prometheus text format from `registry`).
-    public func addOperationalRoutes(
+    /// the failing checks), `GET /metrics` (Prometheus text format from `registry`, after
+    /// `beforeScrape` refreshed whatever gauges are sampled rather than updated).
+    public func addOperationalRoutes<Report: ReadinessReport>(
         service: String, registry: PrometheusCollectorRegistry,
-        readiness: @escaping @Sendable () async -> Readiness
+        beforeScrape: (@Sendable () -> Void)? = nil,
+        readiness: @escaping @Sendable () async -> Report
     ) {
         get("/healthz") { _, _ in
             jsonResponse(["status": "ok", "service": service])
@@ -31,6 +41,7 @@ extension Router {
             return jsonResponse(state, status: state.ready ? .ok : .serviceUnavailable)
         }
         get("/metrics") { _, _ in
+            beforeScrape?()
             var buffer: [UInt8] = []
             buffer.reserveCapacity(4096)
             registry.emit(into: &buffer)

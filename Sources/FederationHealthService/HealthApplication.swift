@@ -49,19 +49,10 @@ public func buildHealthApplication(
 
     let router = Router()
     router.addOperationalRoutes(service: "federation-health", registry: registry) {
-        var checks: [String: String] = [:]
-        do {
-            _ = try await redis.command("PING")
-            checks["redis"] = "ok"
-        } catch {
-            checks["redis"] = "redis: \(error)"
-        }
-        let leader = await owner.leaderId
-        checks["role"] = await owner.isLeader ? "leader" : "standby (leader: \(leader ?? "none"))"
-        var readiness = Readiness(checks: checks)
         // The role is information, not a check: a standby that reaches Redis is ready.
-        readiness.ready = checks["redis"] == "ok"
-        return readiness
+        let leader = await owner.leaderId
+        let role = await owner.isLeader ? "leader" : "standby (leader: \(leader ?? "none"))"
+        return Readiness(checks: ["redis": await redis.readinessCheck()], details: ["role": role])
     }
     HealthRoutes(
         owner: owner, store: store, client: redis, keys: keys, breaker: settings.circuit,

@@ -2,13 +2,12 @@ import FederationCore
 import FederationHTTP
 import FederationState
 import Hummingbird
-import NIOCore
 import Prometheus
 
 /// What `GET /readyz` answers: the shared `ready` + `checks` shape of `FederationHTTP.Readiness`,
 /// plus the view's details (its age above all: while Redis is away the router keeps answering
 /// from the last view, and this says how old it is).
-struct RouterReadiness: Encodable, Sendable {
+struct RouterReadiness: ReadinessReport {
     var ready: Bool
     var checks: [String: String]
     var view: ViewDetails
@@ -77,30 +76,18 @@ struct RouterReadiness: Encodable, Sendable {
 }
 
 extension Router {
-    /// `GET /healthz` (the process answers), `GET /readyz` (200 or 503, with the view's age and
-    /// counters), `GET /metrics` (Prometheus; the view gauges are refreshed at each scrape).
-    ///
-    /// Not `FederationHTTP.addOperationalRoutes`: the router's `/readyz` carries the view's
-    /// details, which `Readiness` has no place for; the `ready`/`checks` shape is the same.
+    /// The shared `/healthz`, `/readyz` (with the view's age and counters) and `/metrics` (the
+    /// view gauges refreshed at each scrape).
     func addRouterOperationalRoutes(
         view: FederationView, registry: PrometheusCollectorRegistry, metrics: RouterMetrics,
         staleAfter: Duration
     ) {
-        get("/healthz") { _, _ in
-            jsonResponse(["status": "ok", "service": "federation-router"])
-        }
-        get("/readyz") { _, _ in
-            let readiness = RouterReadiness(view: view, staleAfter: staleAfter)
-            return jsonResponse(readiness, status: readiness.ready ? .ok : .serviceUnavailable)
-        }
-        get("/metrics") { _, _ in
-            metrics.refresh(from: view.status, policyVersion: view.currentSnapshot.snapshot.versions.policy)
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(8192)
-            registry.emit(into: &buffer)
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
-        }
+        addOperationalRoutes(
+            service: "federation-router", registry: registry,
+            beforeScrape: {
+                metrics.refresh(
+                    from: view.status, policyVersion: view.currentSnapshot.snapshot.versions.policy)
+            },
+            readiness: { RouterReadiness(view: view, staleAfter: staleAfter) })
     }
 }
