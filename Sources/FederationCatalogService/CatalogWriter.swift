@@ -159,7 +159,8 @@ struct CatalogWriter: Sendable {
                         "restored_nodes": "\(restoration.restoredNodes)", "version": "\(restoration.version)",
                     ])
             } else {
-                logger.info("another catalog restored the catalog first", metadata: ["known_version": "\(known)"])
+                logger.info(
+                    "another catalog restored the catalog first", metadata: ["known_version": "\(known)"])
             }
             mirror.reset(to: try await catalog.loadRecords())
             return .restored(restoration)

@@ -8,60 +8,60 @@ import FederationRedis
 enum CatalogScripts {
     private static let helpers =
         FederationScripts.split + """
-        local function behind(ns, known)
-          local current = tonumber(redis.call('GET', ns .. ':version:catalog') or '0')
-          if current < known then return current end
-          return nil
-        end
-        local function mergeCapabilities(key, caps)
-          local merged, list = {}, {}
-          for _, c in ipairs(split(redis.call('HGET', key, 'capabilities') or '')) do merged[c] = true end
-          for _, c in ipairs(split(caps)) do merged[c] = true end
-          for c in pairs(merged) do list[#list + 1] = c end
-          table.sort(list)
-          redis.call('HSET', key, 'capabilities', table.concat(list, ','))
-        end
-        local function putDeployment(ns, node, model, caps)
-          local depKey, modelKey, pair = ns .. ':deployments:' .. model, ns .. ':model:' .. model, model .. '|' .. node
-          for _, c in ipairs(split(redis.call('HGET', depKey, node))) do
-            redis.call('SREM', ns .. ':capability:' .. c, pair)
-          end
-          redis.call('SADD', ns .. ':node-models:' .. node, model)
-          redis.call('HSET', depKey, node, caps)
-          for _, c in ipairs(split(caps)) do redis.call('SADD', ns .. ':capability:' .. c, pair) end
-          redis.call('SADD', ns .. ':models', model)
-          if not redis.call('HGET', modelKey, 'capabilities') then
-            redis.call('HSET', modelKey, 'name', model, 'version', 'unknown')
-          end
-          mergeCapabilities(modelKey, caps)
-        end
-        local function removeDeployment(ns, node, model)
-          local depKey = ns .. ':deployments:' .. model
-          local caps = redis.call('HGET', depKey, node)
-          if not caps then return false end
-          for _, c in ipairs(split(caps)) do redis.call('SREM', ns .. ':capability:' .. c, model .. '|' .. node) end
-          redis.call('HDEL', depKey, node)
-          redis.call('SREM', ns .. ':node-models:' .. node, model)
-          if redis.call('HLEN', depKey) == 0 then
-            redis.call('DEL', ns .. ':model:' .. model)
-            redis.call('SREM', ns .. ':models', model)
-          end
-          return true
-        end
-        local function writeNode(ns, node, fields)
-          local nodeKey = ns .. ':node:' .. node
-          redis.call('DEL', nodeKey)
-          redis.call('HSET', nodeKey, unpack(fields))
-          redis.call('SADD', ns .. ':nodes', node)
-          redis.call('HSET', nodeKey, 'capabilities', nodeCapabilities(ns, node))
-        end
-        local function dropNode(ns, node)
-          redis.call('DEL', ns .. ':node:' .. node, ns .. ':node-models:' .. node)
-          redis.call('SREM', ns .. ':nodes', node)
-          redis.call('ZREM', ns .. ':leases', node)
-        end
+            local function behind(ns, known)
+              local current = tonumber(redis.call('GET', ns .. ':version:catalog') or '0')
+              if current < known then return current end
+              return nil
+            end
+            local function mergeCapabilities(key, caps)
+              local merged, list = {}, {}
+              for _, c in ipairs(split(redis.call('HGET', key, 'capabilities') or '')) do merged[c] = true end
+              for _, c in ipairs(split(caps)) do merged[c] = true end
+              for c in pairs(merged) do list[#list + 1] = c end
+              table.sort(list)
+              redis.call('HSET', key, 'capabilities', table.concat(list, ','))
+            end
+            local function putDeployment(ns, node, model, caps)
+              local depKey, modelKey, pair = ns .. ':deployments:' .. model, ns .. ':model:' .. model, model .. '|' .. node
+              for _, c in ipairs(split(redis.call('HGET', depKey, node))) do
+                redis.call('SREM', ns .. ':capability:' .. c, pair)
+              end
+              redis.call('SADD', ns .. ':node-models:' .. node, model)
+              redis.call('HSET', depKey, node, caps)
+              for _, c in ipairs(split(caps)) do redis.call('SADD', ns .. ':capability:' .. c, pair) end
+              redis.call('SADD', ns .. ':models', model)
+              if not redis.call('HGET', modelKey, 'capabilities') then
+                redis.call('HSET', modelKey, 'name', model, 'version', 'unknown')
+              end
+              mergeCapabilities(modelKey, caps)
+            end
+            local function removeDeployment(ns, node, model)
+              local depKey = ns .. ':deployments:' .. model
+              local caps = redis.call('HGET', depKey, node)
+              if not caps then return false end
+              for _, c in ipairs(split(caps)) do redis.call('SREM', ns .. ':capability:' .. c, model .. '|' .. node) end
+              redis.call('HDEL', depKey, node)
+              redis.call('SREM', ns .. ':node-models:' .. node, model)
+              if redis.call('HLEN', depKey) == 0 then
+                redis.call('DEL', ns .. ':model:' .. model)
+                redis.call('SREM', ns .. ':models', model)
+              end
+              return true
+            end
+            local function writeNode(ns, node, fields)
+              local nodeKey = ns .. ':node:' .. node
+              redis.call('DEL', nodeKey)
+              redis.call('HSET', nodeKey, unpack(fields))
+              redis.call('SADD', ns .. ':nodes', node)
+              redis.call('HSET', nodeKey, 'capabilities', nodeCapabilities(ns, node))
+            end
+            local function dropNode(ns, node)
+              redis.call('DEL', ns .. ':node:' .. node, ns .. ':node-models:' .. node)
+              redis.call('SREM', ns .. ':nodes', node)
+              redis.call('ZREM', ns .. ':leases', node)
+            end
 
-        """
+            """
 
     /// ARGV: ns, known version, at, registration JSON
     /// `{"id", "fields": [k, v…], "models": [{"id", "caps", "version"?, "parameters"?,

@@ -227,7 +227,9 @@ extension FederationView {
         case .expire(let held):
             logger.warning(
                 "catalog in Redis stayed empty past the grace period; accepting the empty catalog",
-                metadata: ["held_ms": "\(held.wholeMilliseconds)", "nodes_dropped": "\(current.catalog.nodes.count)"])
+                metadata: [
+                    "held_ms": "\(held.wholeMilliseconds)", "nodes_dropped": "\(current.catalog.nodes.count)",
+                ])
             return loaded
         case .restored(let held):
             logger.notice(

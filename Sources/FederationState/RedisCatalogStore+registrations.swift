@@ -98,7 +98,9 @@ extension RedisCatalogStore {
 
     /// The parts after the status of a write script's reply; ``CatalogBehindError`` when the
     /// script found Redis behind the writer.
-    private func written(_ reply: RedisValue, _ operation: String, knownVersion: UInt64) throws -> [RedisValue] {
+    private func written(
+        _ reply: RedisValue, _ operation: String, knownVersion: UInt64
+    ) throws -> [RedisValue] {
         guard let parts = reply.array, parts.count >= 2, let status = parts[0].int else {
             throw RedisError.unexpectedReply(command: operation, reply: reply.description)
         }

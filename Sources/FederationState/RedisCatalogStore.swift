@@ -88,7 +88,8 @@ public struct RedisCatalogStore: CatalogStore {
         for index in stride(from: 0, to: flat.count - 1, by: 2) {
             guard let id = flat[index].string else { continue }
             guard let expiry = leaseExpiry(flat[index + 1]) else {
-                problems.append("lease of '\(id)': invalid expiry '\(flat[index + 1].description.prefix(64))'")
+                problems.append(
+                    "lease of '\(id)': invalid expiry '\(flat[index + 1].description.prefix(64))'")
                 continue
             }
             leases[NodeId(id)] = expiry

@@ -18,7 +18,9 @@ import Testing
                 registration(
                     "permanent",
                     models: [
-                        .init(name: "llama-3-8b", capabilities: [.generate], version: "3.1", parameters: 8_000_000_000)
+                        .init(
+                            name: "llama-3-8b", capabilities: [.generate], version: "3.1",
+                            parameters: 8_000_000_000)
                     ]))
             try await catalog.register(registration("leased", lease: 3600))
             try await catalog.register(registration("deleted"))

@@ -78,9 +78,10 @@ import Testing
                 while events.count < 2, let change = await iterator.next() {
                     if case .event(let event) = change { events.append(event) }
                 }
-                #expect(events.map { "\($0.version):\($0.kind):\($0.node?.rawValue ?? "-")" } == [
-                    "1:register:n1", "2:deregister:n1",
-                ])
+                #expect(
+                    events.map { "\($0.version):\($0.kind):\($0.node?.rawValue ?? "-")" } == [
+                        "1:register:n1", "2:deregister:n1",
+                    ])
             }
         }
     }
@@ -91,7 +92,8 @@ import Testing
             let catalog = stores.catalog
             for (id, seconds) in [("a", 2), ("b", 1), ("c", 10)] {
                 _ = try await catalog.replaceNode(
-                    Self.registration(id, ["m"], lease: Self.t0.advanced(by: .seconds(seconds))), knownVersion: 0)
+                    Self.registration(id, ["m"], lease: Self.t0.advanced(by: .seconds(seconds))),
+                    knownVersion: 0)
             }
             #expect(try await catalog.lease(of: "a") == Self.t0.advanced(by: .seconds(2)))
             #expect(try await catalog.lease(of: "nope") == nil)
