@@ -19,6 +19,9 @@ final class CatalogMirror: Sendable {
     /// Whether the catalog was read from Redis at least once.
     var isLoaded: Bool { state.withLock { $0.loaded } }
 
+    /// How many nodes the known catalog has.
+    var nodeCount: Int { state.withLock { $0.records.value.state.nodes.count } }
+
     /// The known catalog and its version.
     var records: Versioned<CatalogRecords> { state.withLock { $0.records } }
 

@@ -42,7 +42,7 @@ struct CatalogWriter: Sendable {
         }
         mirror.apply(version: result.version) { _ = $0.replace(registration) }
         metrics.registrations.increment()
-        metrics.nodes.set(Double(mirror.records.value.state.nodes.count))
+        metrics.nodes.set(Double(mirror.nodeCount))
         logger.info(
             "registered node",
             metadata: [
@@ -83,7 +83,7 @@ struct CatalogWriter: Sendable {
         }
         guard let removal else { return nil }
         mirror.apply(version: removal.version) { _ = $0.removeNode(node, expiredBy: expiredBy) }
-        metrics.nodes.set(Double(mirror.records.value.state.nodes.count))
+        metrics.nodes.set(Double(mirror.nodeCount))
         return removal
     }
 
