@@ -8,39 +8,43 @@ import Logging
 import Prometheus
 
 /// Builds the `federation-catalog` HTTP application over Redis: the JSON admin API, `/healthz`,
-/// `/readyz` (Redis answers PING), `/metrics`, and the lease reaper as a background service.
+/// `/readyz` (Redis answers PING), `/metrics`, and two background services: the lease reaper and
+/// the restorer that keeps the catalog's own copy and writes it back into a Redis that lost it.
 ///
 /// Tests start it in-process with `configuration.catalog.listen.port = 0`; the executable runs it
 /// with `runService()`. The caller owns `redis` (and closes it after the application stopped).
+/// Any number of catalog processes may serve one namespace (docs/CATALOG.md).
 /// - Parameters:
+///   - reapInterval: how often expired leases are looked for.
+///   - restoreInterval: how often the stored catalog version is compared with the known one.
 ///   - onServerRunning: called with the bound port once the server listens.
 public func buildCatalogApplication(
     configuration: FederationConfiguration, redis: RedisClient, registry: PrometheusCollectorRegistry,
     logger: Logger = Logger(label: "federation-catalog"),
-    reapInterval: Duration = .seconds(1),
+    reapInterval: Duration = .seconds(1), restoreInterval: Duration = .milliseconds(500),
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let keys = FederationKeys(namespace: configuration.namespace)
     return buildCatalogApplication(
         configuration: configuration, catalog: RedisCatalogStore(client: redis, keys: keys),
-        leases: RedisLeaseStore(client: redis, keys: keys), registry: registry, logger: logger,
-        reapInterval: reapInterval,
+        registry: registry, logger: logger, reapInterval: reapInterval, restoreInterval: restoreInterval,
         readiness: { await redisReadiness(redis) }, onServerRunning: onServerRunning)
 }
 
-/// Builds the catalog over any stores (e.g. ``InMemoryLeaseStore`` and `InMemoryCatalogStore`).
+/// Builds the catalog over any store (e.g. `InMemoryCatalogStore`).
 /// - Parameters:
 ///   - readiness: what `/readyz` checks (by default, nothing: always ready).
 public func buildCatalogApplication(
-    configuration: FederationConfiguration, catalog: any CatalogStore, leases: any LeaseStore,
+    configuration: FederationConfiguration, catalog: any CatalogStore,
     registry: PrometheusCollectorRegistry, logger: Logger = Logger(label: "federation-catalog"),
     clock: any FederationClock = SystemClock(), reapInterval: Duration = .seconds(1),
+    restoreInterval: Duration = .milliseconds(500),
     readiness: @escaping @Sendable () async -> Readiness = { Readiness(checks: [:]) },
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let metrics = CatalogMetrics(registry: registry)
     let writer = CatalogWriter(
-        catalog: catalog, leases: leases, clock: clock, metrics: metrics, logger: logger)
+        catalog: catalog, mirror: CatalogMirror(), clock: clock, metrics: metrics, logger: logger)
     // The configuration loader does not check the default lease: at least one second.
     let api = CatalogAPI(
         writer: writer, maxBodyBytes: configuration.catalog.maxBodyBytes,
@@ -57,7 +61,9 @@ public func buildCatalogApplication(
             address: .hostname(listen.host, port: listen.port), serverName: "federation-catalog"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
         logger: logger)
-    app.addServices(LeaseReaper(writer: writer, interval: reapInterval, logger: logger))
+    app.addServices(
+        CatalogRestorer(writer: writer, interval: restoreInterval, logger: logger),
+        LeaseReaper(writer: writer, interval: reapInterval, logger: logger))
     return app
 }
 
@@ -90,6 +96,14 @@ struct CatalogErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 status: .serviceUnavailable,
                 message: "The catalog cannot reach Redis (\(error)); retry shortly.",
                 type: "server_error", code: "redis_unavailable", headers: [.retryAfter: "1"])
+        } catch let error as CatalogBehindError {
+            metrics.redisFailures.increment()
+            logger.warning(
+                "catalog behind in Redis", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw OpenAIError(
+                status: .serviceUnavailable,
+                message: "Redis lost the catalog and it is being restored (\(error)); retry shortly.",
+                type: "server_error", code: "catalog_restoring", headers: [.retryAfter: "1"])
         } catch let error as FederationError {
             if error.httpStatus == 400 { metrics.validationFailures.increment() }
             throw OpenAIError(error)

@@ -13,8 +13,14 @@ public struct CatalogMetrics: Sendable {
     let validationFailures: Counter
     /// Requests answered 503 because Redis could not be reached.
     let redisFailures: Counter
+    /// Restores of the catalog into a Redis that had lost it.
+    let restores: Counter
+    /// Nodes written back by those restores.
+    let restoredNodes: Counter
     /// Registered nodes, as of the last write or list.
     let nodes: Gauge
+    /// The catalog version this process's own copy is at (what a lost Redis gets back).
+    let knownVersion: Gauge
 
     /// Registers the metrics in `registry` (once per registry: the names are fixed).
     public init(registry: PrometheusCollectorRegistry) {
@@ -29,15 +35,20 @@ public struct CatalogMetrics: Sendable {
         leaseExpiries = counter("lease_expiries", "Nodes deregistered because their lease passed.")
         validationFailures = counter("validation_failures", "Requests refused as invalid (400/413).")
         redisFailures = counter("redis_failures", "Requests answered 503 because Redis was unavailable.")
+        restores = counter("restores", "Restores of the catalog into a Redis that had lost it.")
+        restoredNodes = counter("restored_nodes", "Nodes written back into a Redis that had lost them.")
         nodes = registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "federation", subsystem: "catalog", metricName: "nodes", unitName: "",
                 helpText: "Registered nodes (as of the last write or read of the node list)."))
+        knownVersion = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "federation", subsystem: "catalog", metricName: "known_version", unitName: "",
+                helpText: "Catalog version of this process's own copy (restored into a Redis that lost it)."))
     }
 }
 
-/// A FIFO async lock: the catalog's writes (API and lease reaper) run one at a time, so a renewal
-/// can never interleave with the expiry of the same node.
+/// A FIFO async lock: one restore or reload of the catalog's own copy at a time.
 final class SerialGate: Sendable {
     private struct State {
         var locked = false

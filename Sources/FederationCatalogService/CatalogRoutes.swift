@@ -12,7 +12,6 @@ struct CatalogAPI: Sendable {
     let defaultLease: Duration
 
     var catalog: any CatalogStore { writer.catalog }
-    var leases: any LeaseStore { writer.leases }
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post("deployments") { request, _ in try await register(request) }
@@ -70,9 +69,9 @@ struct CatalogAPI: Sendable {
                     "Invalid 'capability': \(error.message)", param: "capability", code: "invalid_value")
             }
         }
-        let loaded = try await catalog.loadCatalog()
-        let state = loaded.value
-        let allLeases = try await leases.allLeases()
+        let loaded = try await catalog.loadRecords()
+        let state = loaded.value.state
+        let allLeases = loaded.value.leases
         var ids = state.nodes.keys.sorted()
         if let filter { ids = state.nodes(for: filter).map(\.0) }
         writer.metrics.nodes.set(Double(state.nodes.count))
@@ -88,7 +87,7 @@ struct CatalogAPI: Sendable {
             throw OpenAIError.notFound(
                 "Node '\(id)' is not registered; GET /v1/nodes lists the nodes.", code: "node_not_found")
         }
-        return jsonResponse(NodeView(node, state: state, lease: try await leases.lease(of: id)))
+        return jsonResponse(NodeView(node, state: state, lease: try await catalog.lease(of: id)))
     }
 
     func listModels() async throws -> Response {

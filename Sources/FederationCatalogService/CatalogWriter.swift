@@ -2,19 +2,24 @@ import FederationCore
 import FederationState
 import Logging
 
-/// Every write the catalog makes, serialized through one ``SerialGate``: registrations (with
-/// leases), deregistrations, model metadata, lease expiry. Input reaching it is already validated.
+/// Every write the catalog makes: registrations (with leases), deregistrations, model metadata,
+/// lease expiry, and restores into a Redis that lost the catalog. Input reaching it is already
+/// validated.
 ///
-/// Each store write is one atomic Lua script; a registration of several models is several of
-/// them, made in an order that never leaves a node without a lease it asked for: the lease is
-/// written first, then each deployment, then deployments the node no longer lists are removed.
+/// Each write is ONE atomic store step (a Lua script in Redis) that bumps the version once and
+/// publishes one event, so any number of catalog processes can write one namespace: two
+/// concurrent registrations of one node leave exactly one of them, and a lease expiry is checked
+/// inside the step that removes the node (a renewal through another process wins). Every write
+/// carries the version this process last saw; a store below it lost data, and the writer
+/// restores what it knows (``synchronize()``) before retrying once.
 struct CatalogWriter: Sendable {
     let catalog: any CatalogStore
-    let leases: any LeaseStore
+    let mirror: CatalogMirror
     let clock: any FederationClock
     let metrics: CatalogMetrics
     let logger: Logger
-    let gate = SerialGate()
+    /// One restore or reload at a time in this process.
+    let syncGate = SerialGate()
 
     /// What a registration left behind.
     struct Registered: Sendable {
@@ -23,121 +28,153 @@ struct CatalogWriter: Sendable {
         var removedModels: [ModelId]
     }
 
-    func register(_ registration: ValidatedRegistration) async throws -> Registered {
-        try await gate.withGate {
-            let node = registration.node
-            var expiry: Timestamp?
-            if let lease = registration.lease {
-                let at = clock.now().advanced(by: lease)
-                try await leases.setLease(node: node.id, expiresAt: at)
-                expiry = at
-            } else {
-                try await leases.removeLease(node: node.id)
-            }
-            var version: UInt64 = 0
-            for model in registration.models {
-                version = try await catalog.register(
-                    node: node, model: ModelId(model.name), capabilities: model.capabilities)
-            }
-            let listed = Set(registration.models.map { ModelId($0.name) })
-            let state = try await catalog.loadCatalog().value
-            let stale = state.deployments.filter { $0.node == node.id && !listed.contains($0.model) }
-            for deployment in stale {
-                version = try await catalog.deregister(model: deployment.model, node: node.id) ?? version
-            }
-            for model in registration.models where model.hasMetadata {
-                let id = ModelId(model.name)
-                let current = state.models[id] ?? ModelMetadata(id: id, capabilities: model.capabilities)
-                var metadata = current
-                if let value = model.version { metadata.version = value }
-                if let value = model.parameters { metadata.parameters = value }
-                if let value = model.quantization { metadata.quantization = value }
-                if metadata != current { version = try await catalog.putModel(metadata) }
-            }
-            metrics.registrations.increment()
-            metrics.nodes.set(Double(state.nodes.count))
-            logger.info(
-                "registered node",
-                metadata: [
-                    "node": "\(node.id)", "models": "\(listed.map(\.rawValue).sorted())",
-                    "lease_ms": "\(registration.lease.map { String($0.wholeMilliseconds) } ?? "none")",
-                ])
-            return Registered(
-                version: version, leaseExpiresAt: expiry, removedModels: stale.map(\.model))
+    func register(_ request: ValidatedRegistration) async throws -> Registered {
+        let registration = NodeRegistration(
+            node: request.node,
+            models: request.models.map {
+                RegisteredModel(
+                    id: ModelId($0.name), capabilities: $0.capabilities, version: $0.version,
+                    parameters: $0.parameters, quantization: $0.quantization)
+            },
+            leaseExpiresAt: request.lease.map { clock.now().advanced(by: $0) })
+        let result = try await checked { known in
+            try await catalog.replaceNode(registration, knownVersion: known)
         }
+        mirror.apply(version: result.version) { _ = $0.replace(registration) }
+        metrics.registrations.increment()
+        metrics.nodes.set(Double(mirror.nodeCount))
+        logger.info(
+            "registered node",
+            metadata: [
+                "node": "\(registration.node.id)",
+                "models": "\(registration.models.map(\.id.rawValue).sorted())",
+                "lease_ms": "\(request.lease.map { String($0.wholeMilliseconds) } ?? "none")",
+            ])
+        return Registered(
+            version: result.version, leaseExpiresAt: registration.leaseExpiresAt,
+            removedModels: result.removedModels)
     }
 
-    /// Removes one deployment; nil when there was none. Drops the node's lease when the node went.
+    /// Removes one deployment; nil when there was none. The node's lease goes with the node.
     func deregister(model: ModelId, node: NodeId) async throws -> UInt64? {
-        try await gate.withGate {
-            guard let version = try await catalog.deregister(model: model, node: node) else { return nil }
-            let state = try await catalog.loadCatalog().value
-            if state.nodes[node] == nil { try await leases.removeLease(node: node) }
-            metrics.deregistrations.increment()
-            metrics.nodes.set(Double(state.nodes.count))
-            logger.info("deregistered deployment", metadata: ["node": "\(node)", "model": "\(model)"])
-            return version
+        let version = try await checked { known in
+            try await catalog.deregister(model: model, node: node, knownVersion: known)
         }
+        guard let version else { return nil }
+        mirror.apply(version: version) { _ = $0.deregister(model: model, node: node) }
+        metrics.deregistrations.increment()
+        logger.info("deregistered deployment", metadata: ["node": "\(node)", "model": "\(model)"])
+        return version
     }
 
     /// Removes every deployment of `node` and its lease; returns the models it served (empty when
     /// the node was unknown).
-    func deregisterNode(_ node: NodeId, reason: String = "api") async throws -> [ModelId] {
-        try await gate.withGate { try await removeNode(node, reason: reason) }
+    func deregisterNode(_ node: NodeId) async throws -> [ModelId] {
+        guard let removal = try await removeNode(node, expiredBy: nil) else { return [] }
+        metrics.deregistrations.increment(by: Int64(removal.models.count))
+        logger.info(
+            "deregistered node", metadata: ["node": "\(node)", "models": "\(removal.models.map(\.rawValue))"])
+        return removal.models
     }
 
-    /// Call only while holding the gate.
-    private func removeNode(_ node: NodeId, reason: String) async throws -> [ModelId] {
-        let state = try await catalog.loadCatalog().value
-        let models = state.deployments.filter { $0.node == node }.map(\.model)
-        for model in models {
-            _ = try await catalog.deregister(model: model, node: node)
-            if reason == "api" { metrics.deregistrations.increment() }
+    private func removeNode(_ node: NodeId, expiredBy: Timestamp?) async throws -> NodeRemoval? {
+        let removal = try await checked { known in
+            try await catalog.removeNode(node, expiredBy: expiredBy, knownVersion: known)
         }
-        try await leases.removeLease(node: node)
-        metrics.nodes.set(Double(state.nodes.count - (state.nodes[node] == nil ? 0 : 1)))
-        if !models.isEmpty {
-            logger.info(
-                "deregistered node",
-                metadata: ["node": "\(node)", "models": "\(models.map(\.rawValue))", "reason": "\(reason)"])
-        }
-        return models
+        guard let removal else { return nil }
+        mirror.apply(version: removal.version) { _ = $0.removeNode(node, expiredBy: expiredBy) }
+        metrics.nodes.set(Double(mirror.nodeCount))
+        return removal
     }
 
     /// Replaces a model's descriptive metadata, keeping the capabilities its deployments give it.
     func putModel(_ update: ModelUpdate, id: ModelId) async throws -> ModelMetadata {
-        try await gate.withGate {
-            let state = try await catalog.loadCatalog().value
-            let metadata = ModelMetadata(
-                id: id, name: update.name, version: update.version ?? "unknown",
-                capabilities: state.models[id]?.capabilities ?? [], parameters: update.parameters,
-                quantization: update.quantization)
-            try await catalog.putModel(metadata)
-            logger.info("model metadata set", metadata: ["model": "\(id)"])
-            return metadata
+        if mirror.isLoaded, try await catalog.catalogVersion() < mirror.knownVersion {
+            try await synchronize()
+        }
+        let state = try await catalog.loadCatalog().value
+        let metadata = ModelMetadata(
+            id: id, name: update.name, version: update.version ?? "unknown",
+            capabilities: state.models[id]?.capabilities ?? [], parameters: update.parameters,
+            quantization: update.quantization)
+        let version = try await catalog.putModel(metadata)
+        mirror.apply(version: version) { records in
+            var stored = metadata
+            stored.capabilities = Array(Set(metadata.capabilities)).sorted()
+            records.state.models[id] = stored
+        }
+        logger.info("model metadata set", metadata: ["model": "\(id)"])
+        return metadata
+    }
+
+    /// Deregisters every node whose lease passed. The expiry is checked again inside the step that
+    /// removes the node, so a renewal that got in first — through any catalog process — wins.
+    /// - Returns: the nodes removed.
+    func expireLeases(batch: Int = 100) async throws -> [NodeId] {
+        let due = try await catalog.expiredLeases(at: clock.now(), limit: batch)
+        var removed: [NodeId] = []
+        for node in due {
+            guard try await removeNode(node, expiredBy: clock.now()) != nil else { continue }
+            metrics.leaseExpiries.increment()
+            removed.append(node)
+        }
+        return removed
+    }
+
+    /// What ``synchronize()`` did.
+    enum Synchronization: Sendable, Equatable {
+        case unchanged, reloaded
+        /// Redis was behind this process: what it knew was written back (nil: another process
+        /// restored first).
+        case restored(CatalogRestoration?)
+    }
+
+    /// Brings this process's copy and Redis together: reads the catalog when the stored version
+    /// moved (or was never read), and restores the copy into a Redis whose version fell below the
+    /// known one (it lost data). Safe with several processes: the restore step writes only when
+    /// Redis is still behind, and only nodes Redis lacks.
+    @discardableResult
+    func synchronize() async throws -> Synchronization {
+        defer { metrics.knownVersion.set(Double(mirror.knownVersion)) }
+        return try await syncGate.withGate {
+            let stored = try await catalog.catalogVersion()
+            let known = mirror.knownVersion
+            guard mirror.isLoaded else {
+                mirror.reset(to: try await catalog.loadRecords())
+                return .reloaded
+            }
+            if stored == known { return .unchanged }
+            if stored > known {
+                mirror.reset(to: try await catalog.loadRecords())
+                return .reloaded
+            }
+            let restoration = try await catalog.restore(mirror.records.value, knownVersion: known)
+            if let restoration {
+                metrics.restores.increment()
+                metrics.restoredNodes.increment(by: Int64(restoration.restoredNodes))
+                logger.notice(
+                    "Redis had lost the catalog (restart without persistence?); restored what this catalog knew",
+                    metadata: [
+                        "stored_version": "\(stored)", "known_version": "\(known)",
+                        "restored_nodes": "\(restoration.restoredNodes)", "version": "\(restoration.version)",
+                    ])
+            } else {
+                logger.info(
+                    "another catalog restored the catalog first", metadata: ["known_version": "\(known)"])
+            }
+            mirror.reset(to: try await catalog.loadRecords())
+            return .restored(restoration)
         }
     }
 
-    /// Deregisters every node whose lease passed. The expiry is re-read under the gate, so a renewal
-    /// that got in first wins; the lease is removed last, so a failure half-way is retried.
-    /// - Returns: the nodes removed.
-    func expireLeases(batch: Int = 100) async throws -> [NodeId] {
-        let now = clock.now()
-        let due = try await leases.expired(at: now, limit: batch)
-        var removed: [NodeId] = []
-        for node in due {
-            let expired = try await gate.withGate { () async throws -> Bool in
-                guard let expiry = try await leases.lease(of: node), expiry <= clock.now() else {
-                    return false
-                }
-                _ = try await removeNode(node, reason: "lease expired")
-                return true
-            }
-            if expired {
-                metrics.leaseExpiries.increment()
-                removed.append(node)
-            }
+    /// Runs `write` with the known version; when the store turns out to be behind, restores and
+    /// retries once.
+    private func checked<T: Sendable>(_ write: (UInt64) async throws -> T) async throws -> T {
+        do {
+            return try await write(mirror.knownVersion)
+        } catch is CatalogBehindError {
+            try await synchronize()
+            return try await write(mirror.knownVersion)
         }
-        return removed
     }
 }

@@ -141,8 +141,8 @@ struct ViewFreshness: Sendable {
     var ageMs: Int64?
     /// Whether the view's change feed is connected.
     var connected: Bool
-    /// True when the view is disconnected or older than `staleAfter`: the answer comes from the
-    /// last state the router saw.
+    /// True when the view is disconnected, older than `staleAfter`, or holding its last catalog
+    /// over an empty reset one: the answer comes from the last state the router saw.
     var stale: Bool
 
     init(snapshot: FederationSnapshot, status: FederationView.Status, staleAfter: Duration) {
@@ -150,7 +150,7 @@ struct ViewFreshness: Sendable {
         let age = status.ageOfLastSync()
         ageMs = age?.wholeMilliseconds
         connected = status.connected
-        stale = !status.connected || age.map { $0 > staleAfter } ?? true
+        stale = !status.connected || status.isHoldingCatalog || age.map { $0 > staleAfter } ?? true
     }
 
     /// `X-Federation-Snapshot-Age-Ms` and `-Stale` headers (also on error responses).

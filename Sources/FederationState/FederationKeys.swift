@@ -30,6 +30,8 @@ public struct FederationKeys: Sendable, Hashable {
     public func deployments(_ model: ModelId) -> String { key("deployments", model.rawValue) }
     /// Set of `{model}|{node}` pairs that serve a capability.
     public func capability(_ capability: Capability) -> String { key("capability", capability.description) }
+    /// Sorted set of leased node ids scored by lease expiry (ms since the epoch).
+    public var leases: String { key("leases") }
 
     // Health
     /// Set of node ids with a health hash.

@@ -6,7 +6,8 @@ import FederationRedis
 /// deployments) build them from the namespace: Redis Cluster is not supported (single instance,
 /// replicas or Sentinel are).
 enum FederationScripts {
-    private static let split = """
+    /// Lua helpers every write script starts with (`split`, `nodeCapabilities`, `announce`).
+    static let split = """
         local function split(s)
           local t = {}
           for c in string.gmatch(s or '', '[^,]+') do t[#t + 1] = c end
@@ -60,29 +61,6 @@ enum FederationScripts {
             return announce(ns, 'catalog', {kind = 'register', node = node, model = model, at = tonumber(at)})
             """)
 
-    /// ARGV: ns, node, model, at. Returns nil when there was no such deployment.
-    static let deregister = RedisScript(
-        split + """
-            local ns, node, model, at = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-            local nodeKey, depKey = ns .. ':node:' .. node, ns .. ':deployments:' .. model
-            local caps = redis.call('HGET', depKey, node)
-            if not caps then return false end
-            for _, c in ipairs(split(caps)) do redis.call('SREM', ns .. ':capability:' .. c, model .. '|' .. node) end
-            redis.call('HDEL', depKey, node)
-            redis.call('SREM', ns .. ':node-models:' .. node, model)
-            if redis.call('HLEN', depKey) == 0 then
-              redis.call('DEL', ns .. ':model:' .. model)
-              redis.call('SREM', ns .. ':models', model)
-            end
-            if redis.call('SCARD', ns .. ':node-models:' .. node) == 0 then
-              redis.call('DEL', nodeKey)
-              redis.call('SREM', ns .. ':nodes', node)
-            else
-              redis.call('HSET', nodeKey, 'capabilities', nodeCapabilities(ns, node))
-            end
-            return announce(ns, 'catalog', {kind = 'deregister', node = node, model = model, at = tonumber(at)})
-            """)
-
     /// ARGV: ns, model, at, model hash field/value pairs…
     static let putModel = RedisScript(
         split + """
@@ -94,7 +72,8 @@ enum FederationScripts {
             return announce(ns, 'catalog', {kind = 'model', model = model, at = tonumber(at)})
             """)
 
-    /// ARGV: ns. Returns {version, {node, fields}…, {model, fields}…, {model, deployments}…}.
+    /// ARGV: ns, 'leases' to include them. Returns {version, {node, fields}…, {model, fields}…,
+    /// {model, deployments}…, {node, expiry ms}… (leases, when asked)}.
     static let loadCatalog = RedisScript(
         """
         local ns = ARGV[1]
@@ -110,7 +89,9 @@ enum FederationScripts {
           deployments[#deployments + 1] = id
           deployments[#deployments + 1] = redis.call('HGETALL', ns .. ':deployments:' .. id)
         end
-        return {version, nodes, models, deployments}
+        local leases = {}
+        if ARGV[2] == 'leases' then leases = redis.call('ZRANGE', ns .. ':leases', 0, -1, 'WITHSCORES') end
+        return {version, nodes, models, deployments, leases}
         """)
 
     /// KEYS: record hash, index set. ARGV: ns, family, kind, node, at, field/value pairs…

@@ -29,6 +29,11 @@ extension FederationView {
                 group.addTask {
                     try await self.every(self.configuration.backstopInterval) { self.requestSync() }
                 }
+                group.addTask {
+                    try await self.every(self.configuration.catalogRecheckInterval) {
+                        if self.status.isHoldingCatalog { self.request([.catalog]) }
+                    }
+                }
                 if let interval = self.configuration.inFlightInterval, self.gatewayStore != nil {
                     group.addTask { try await self.every(interval) { self.request([.inFlight]) } }
                 }
@@ -104,7 +109,10 @@ extension FederationView {
             if gap { state.withLock { $0.gapsDetected += 1 } }
             // Older or equal versions are already in the snapshot. (After a FLUSHALL versions restart
             // below ours; the backstop or the reconnect re-sync picks that up.)
-            if event.version > loaded { request([Part(event.family)]) }
+            // While the catalog is held over a reset one, its versions restarted below ours: any
+            // catalog event (the owner's restore) is news.
+            let holding = event.family == .catalog && status.isHoldingCatalog
+            if event.version > loaded || holding { request([Part(event.family)]) }
         case .malformed(let channel, let problem):
             let count = state.withLock { status in
                 status.malformedMessages += 1
@@ -135,7 +143,8 @@ extension FederationView {
         async let inFlight = attempt(parts.contains(.inFlight) && gatewayStore != nil) {
             try await self.gatewayStore!.clusterInFlight(now: self.clock.now())
         }
-        let (c, h, p, f) = await (catalog, health, policy, inFlight)
+        let (loadedCatalog, h, p, f) = await (catalog, health, policy, inFlight)
+        let c = acceptedCatalog(loadedCatalog)
         var failed = Set<Part>()
         if parts.contains(.catalog) && c == nil { failed.insert(.catalog) }
         if parts.contains(.health) && h == nil { failed.insert(.health) }
@@ -174,6 +183,60 @@ extension FederationView {
         }
         configuration.onUpdate?(next)
         return failed
+    }
+
+    /// The loaded catalog, or nil to keep the snapshot's: an empty catalog whose version fell
+    /// below ours while we had nodes is Redis having lost its data, and the catalog service
+    /// restores it within about a second. It is held for `catalogGracePeriod`, then accepted.
+    private func acceptedCatalog(_ loaded: Versioned<CatalogState>?) -> Versioned<CatalogState>? {
+        guard let loaded else { return nil }
+        let current = snapshot
+        let reset =
+            loaded.value.nodes.isEmpty && !current.catalog.nodes.isEmpty
+            && loaded.version < current.versions.catalog
+        let now = ContinuousClock.now
+        enum Decision { case accept, hold(started: Bool), expire(Duration), restored(Duration) }
+        let decision = state.withLock { status -> Decision in
+            if reset, configuration.catalogGracePeriod > .zero {
+                guard let since = status.catalogHeldSince else {
+                    status.catalogHeldSince = now
+                    status.catalogHolds += 1
+                    return .hold(started: true)
+                }
+                if now - since < configuration.catalogGracePeriod { return .hold(started: false) }
+                status.catalogHeldSince = nil
+                return .expire(now - since)
+            }
+            guard let since = status.catalogHeldSince else { return .accept }
+            status.catalogHeldSince = nil
+            return .restored(now - since)
+        }
+        switch decision {
+        case .accept:
+            return loaded
+        case .hold(let started):
+            if started {
+                logger.warning(
+                    "catalog in Redis empty with its version reset (Redis lost its data?); keeping the last catalog",
+                    metadata: [
+                        "nodes": "\(current.catalog.nodes.count)",
+                        "grace_ms": "\(configuration.catalogGracePeriod.wholeMilliseconds)",
+                    ])
+            }
+            return nil
+        case .expire(let held):
+            logger.warning(
+                "catalog in Redis stayed empty past the grace period; accepting the empty catalog",
+                metadata: [
+                    "held_ms": "\(held.wholeMilliseconds)", "nodes_dropped": "\(current.catalog.nodes.count)",
+                ])
+            return loaded
+        case .restored(let held):
+            logger.notice(
+                "catalog back in Redis; the held catalog is replaced",
+                metadata: ["held_ms": "\(held.wholeMilliseconds)", "nodes": "\(loaded.value.nodes.count)"])
+            return loaded
+        }
     }
 
     private func attempt<T: Sendable>(_ wanted: Bool, _ body: @Sendable () async throws -> T) async -> T? {

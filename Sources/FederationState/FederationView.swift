@@ -22,17 +22,28 @@ public final class FederationView: Service, Sendable {
         public var inFlightInterval: Duration?
         /// The cap of the retry backoff after a failed load.
         public var maximumRetryDelay: Duration
+        /// How long the view keeps serving its last catalog when a load finds the catalog empty
+        /// with its version reset (Redis lost its data) while the view had nodes: the catalog
+        /// service restores it within about a second. Within the grace the catalog is reloaded
+        /// every `catalogRecheckInterval` and on every catalog event; an empty catalog that
+        /// persists past it is accepted. `.zero`: accept an empty catalog at once.
+        public var catalogGracePeriod: Duration
+        /// How often a held catalog is reloaded during the grace period.
+        public var catalogRecheckInterval: Duration
         /// Called after every new snapshot is published (for metrics and benchmarks; keep it cheap).
         public var onUpdate: (@Sendable (FederationSnapshot) -> Void)?
 
         public init(
             backstopInterval: Duration = .seconds(5), inFlightInterval: Duration? = .seconds(1),
-            maximumRetryDelay: Duration = .seconds(2),
+            maximumRetryDelay: Duration = .seconds(2), catalogGracePeriod: Duration = .seconds(10),
+            catalogRecheckInterval: Duration = .milliseconds(250),
             onUpdate: (@Sendable (FederationSnapshot) -> Void)? = nil
         ) {
             self.backstopInterval = backstopInterval
             self.inFlightInterval = inFlightInterval
             self.maximumRetryDelay = maximumRetryDelay
+            self.catalogGracePeriod = catalogGracePeriod
+            self.catalogRecheckInterval = catalogRecheckInterval
             self.onUpdate = onUpdate
         }
     }
@@ -61,6 +72,15 @@ public final class FederationView: Service, Sendable {
         public var invalidRecords = 0
         /// The last load error.
         public var lastError: String?
+        /// Since when the view serves its last catalog instead of an empty one whose version was
+        /// reset (Redis lost its data; the catalog owner is restoring it); nil when not holding.
+        /// The snapshot's catalog is stale meanwhile.
+        public var catalogHeldSince: ContinuousClock.Instant?
+        /// How often the view started holding its catalog.
+        public var catalogHolds = 0
+
+        /// Whether the snapshot's catalog is the last one kept over an empty reset catalog.
+        public var isHoldingCatalog: Bool { catalogHeldSince != nil }
 
         /// Time since the last successful load; nil before the first.
         public func ageOfLastSync(now: ContinuousClock.Instant = .now) -> Duration? {

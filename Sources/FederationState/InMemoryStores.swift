@@ -1,9 +1,10 @@
 import FederationCore
 import Synchronization
 
-/// ``CatalogStore`` in memory, with the same semantics as the Redis one (contract-tested).
+/// ``CatalogStore`` in memory, with the same semantics as the Redis one (contract-tested): every
+/// write applies the pure functions of ``CatalogRecords`` under one lock.
 public final class InMemoryCatalogStore: CatalogStore {
-    private let state = Mutex(Versioned(value: CatalogState(), version: 0))
+    private let state = Mutex(Versioned(value: CatalogRecords(), version: 0))
     private let bus: InMemoryEventBus
     private let clock: any FederationClock
 
@@ -13,7 +14,7 @@ public final class InMemoryCatalogStore: CatalogStore {
     }
 
     private func bump(
-        _ state: inout Versioned<CatalogState>, _ kind: String, node: NodeId?, model: ModelId?
+        _ state: inout Versioned<CatalogRecords>, _ kind: String, node: NodeId?, model: ModelId?
     ) -> UInt64 {
         state.version += 1
         bus.publish(
@@ -24,6 +25,12 @@ public final class InMemoryCatalogStore: CatalogStore {
         return state.version
     }
 
+    private func check(_ state: Versioned<CatalogRecords>, knownVersion: UInt64) throws {
+        if state.version < knownVersion {
+            throw CatalogBehindError(stored: state.version, known: knownVersion)
+        }
+    }
+
     @discardableResult
     public func register(node: NodeInfo, model: ModelId, capabilities: [Capability]) async throws -> UInt64 {
         if let problem = node.validationProblem { throw FederationError.invalidInput(problem) }
@@ -31,19 +38,50 @@ public final class InMemoryCatalogStore: CatalogStore {
             throw FederationError.invalidInput(problem)
         }
         return state.withLock { state in
-            state.value.register(node: node, model: model, capabilities: capabilities)
+            state.value.state.register(node: node, model: model, capabilities: capabilities)
             return bump(&state, "register", node: node.id, model: model)
         }
     }
 
+    public func replaceNode(
+        _ registration: NodeRegistration, knownVersion: UInt64
+    ) async throws -> NodeReplacement {
+        if let problem = registration.validationProblem { throw FederationError.invalidInput(problem) }
+        return try state.withLock { state in
+            try check(state, knownVersion: knownVersion)
+            let removed = state.value.replace(registration)
+            let version = bump(&state, "register", node: registration.node.id, model: nil)
+            return NodeReplacement(version: version, removedModels: removed)
+        }
+    }
+
     @discardableResult
-    public func deregister(model: ModelId, node: NodeId) async throws -> UInt64? {
-        state.withLock { state in
-            guard state.value.deployments.contains(where: { $0.model == model && $0.node == node }) else {
-                return nil
-            }
-            state.value.deregister(model: model, node: node)
+    public func deregister(model: ModelId, node: NodeId, knownVersion: UInt64) async throws -> UInt64? {
+        try state.withLock { state in
+            try check(state, knownVersion: knownVersion)
+            guard state.value.deregister(model: model, node: node) else { return nil }
             return bump(&state, "deregister", node: node, model: model)
+        }
+    }
+
+    public func removeNode(
+        _ node: NodeId, expiredBy: Timestamp?, knownVersion: UInt64
+    ) async throws -> NodeRemoval? {
+        try state.withLock { state in
+            try check(state, knownVersion: knownVersion)
+            guard let models = state.value.removeNode(node, expiredBy: expiredBy) else { return nil }
+            let version = bump(&state, expiredBy == nil ? "deregister" : "expire", node: node, model: nil)
+            return NodeRemoval(version: version, models: models)
+        }
+    }
+
+    public func restore(_ known: CatalogRecords, knownVersion: UInt64) async throws -> CatalogRestoration? {
+        state.withLock { state in
+            guard state.version < knownVersion else { return nil }
+            let restored = state.value.restore(from: known)
+            state.version = knownVersion
+            let version = bump(&state, "restore", node: nil, model: nil)
+            return CatalogRestoration(version: version, restoredNodes: restored)
         }
     }
 
@@ -55,23 +93,38 @@ public final class InMemoryCatalogStore: CatalogStore {
         return state.withLock { state in
             var stored = metadata
             stored.capabilities = Array(Set(metadata.capabilities)).sorted()
-            state.value.models[metadata.id] = stored
+            state.value.state.models[metadata.id] = stored
             return bump(&state, "model", node: nil, model: metadata.id)
         }
     }
 
     public func loadCatalog() async throws -> Versioned<CatalogState> {
+        let records = try await loadRecords()
+        return Versioned(value: records.value.state, version: records.version)
+    }
+
+    public func loadRecords() async throws -> Versioned<CatalogRecords> {
         var copy = state.withLock { $0 }
-        copy.value.deployments.sort { ($0.model, $0.node) < ($1.model, $1.node) }
+        copy.value.state.deployments.sort { ($0.model, $0.node) < ($1.model, $1.node) }
         return copy
     }
 
     public func deployments(for capability: Capability) async throws -> [Deployment] {
-        state.withLock { $0.value.deployments.filter { $0.capabilities.contains(capability) } }
+        state.withLock { $0.value.state.deployments.filter { $0.capabilities.contains(capability) } }
             .sorted { ($0.model, $0.node) < ($1.model, $1.node) }
     }
 
     public func catalogVersion() async throws -> UInt64 { state.withLock { $0.version } }
+
+    public func lease(of node: NodeId) async throws -> Timestamp? {
+        state.withLock { $0.value.leases[node] }
+    }
+
+    public func expiredLeases(at now: Timestamp, limit: Int) async throws -> [NodeId] {
+        let leases = state.withLock { $0.value.leases }
+        return leases.filter { $0.value <= now }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+            .prefix(max(1, limit)).map(\.key)
+    }
 }
 
 /// ``HealthStore`` in memory.

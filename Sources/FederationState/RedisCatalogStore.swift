@@ -33,14 +33,6 @@ public struct RedisCatalogStore: CatalogStore {
     }
 
     @discardableResult
-    public func deregister(model: ModelId, node: NodeId) async throws -> UInt64? {
-        let reply = try await client.evalScript(
-            FederationScripts.deregister, arguments: [keys.namespace, node.rawValue, model.rawValue, now])
-        if reply.isNull { return nil }
-        return try version(reply, "deregister")
-    }
-
-    @discardableResult
     public func putModel(_ metadata: ModelMetadata) async throws -> UInt64 {
         if let problem = Identifier.problem(with: metadata.id.rawValue, kind: "model id") {
             throw FederationError.invalidInput(problem)
@@ -52,8 +44,18 @@ public struct RedisCatalogStore: CatalogStore {
     }
 
     public func loadCatalog() async throws -> Versioned<CatalogState> {
-        let reply = try await client.evalScript(FederationScripts.loadCatalog, arguments: [keys.namespace])
-        guard let parts = reply.array, parts.count == 4, let version = parts[0].int,
+        let loaded = try await load(withLeases: false)
+        return Versioned(value: loaded.value.state, version: loaded.version, problems: loaded.problems)
+    }
+
+    public func loadRecords() async throws -> Versioned<CatalogRecords> {
+        try await load(withLeases: true)
+    }
+
+    private func load(withLeases: Bool) async throws -> Versioned<CatalogRecords> {
+        let reply = try await client.evalScript(
+            FederationScripts.loadCatalog, arguments: [keys.namespace, withLeases ? "leases" : ""])
+        guard let parts = reply.array, parts.count >= 4, let version = parts[0].int,
             let nodes = parts[1].array, let models = parts[2].array, let deployments = parts[3].array
         else { throw RedisError.unexpectedReply(command: "loadCatalog", reply: reply.description) }
         var state = CatalogState()
@@ -81,7 +83,20 @@ public struct RedisCatalogStore: CatalogStore {
             }
         }
         state.deployments.sort { ($0.model, $0.node) < ($1.model, $1.node) }
-        return Versioned(value: state, version: UInt64(max(0, version)), problems: problems)
+        var leases: [NodeId: Timestamp] = [:]
+        let flat = parts.count > 4 ? parts[4].array ?? [] : []
+        for index in stride(from: 0, to: flat.count - 1, by: 2) {
+            guard let id = flat[index].string else { continue }
+            guard let expiry = leaseExpiry(flat[index + 1]) else {
+                problems.append(
+                    "lease of '\(id)': invalid expiry '\(flat[index + 1].description.prefix(64))'")
+                continue
+            }
+            leases[NodeId(id)] = expiry
+        }
+        return Versioned(
+            value: CatalogRecords(state: state, leases: leases), version: UInt64(max(0, version)),
+            problems: problems)
     }
 
     public func deployments(for capability: Capability) async throws -> [Deployment] {

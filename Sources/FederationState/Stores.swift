@@ -32,10 +32,33 @@ public protocol CatalogStore: Sendable {
     /// ``CatalogState/register(node:model:capabilities:)``). Returns the new catalog version.
     @discardableResult
     func register(node: NodeInfo, model: ModelId, capabilities: [Capability]) async throws -> UInt64
-    /// Removes the deployment (semantics of ``CatalogState/deregister(model:node:)``). Returns the
-    /// new version, or nil when there was no such deployment (nothing changes then).
+    /// Replaces a node and its whole deployment list in one atomic step (semantics of
+    /// ``CatalogRecords/replace(_:)``): one version bump, one `register` event. Two catalog
+    /// processes registering the same node at once leave exactly one of the two registrations.
+    /// - Parameter knownVersion: the highest catalog version the caller has seen (0: none); when
+    ///   the store is below it, nothing is written and ``CatalogBehindError`` is thrown.
+    func replaceNode(_ registration: NodeRegistration, knownVersion: UInt64) async throws -> NodeReplacement
+    /// Removes the deployment (semantics of ``CatalogRecords/deregister(model:node:)``: the node's
+    /// lease goes with its last deployment). Returns the new version, or nil when there was no such
+    /// deployment (nothing changes then). Throws ``CatalogBehindError`` like `replaceNode`.
     @discardableResult
-    func deregister(model: ModelId, node: NodeId) async throws -> UInt64?
+    func deregister(model: ModelId, node: NodeId, knownVersion: UInt64) async throws -> UInt64?
+    /// Removes a node, its deployments and its lease in one atomic step (semantics of
+    /// ``CatalogRecords/removeNode(_:expiredBy:)``: with `expiredBy`, only when the stored lease
+    /// expired by then, checked inside the same step). nil when nothing was removed. Throws
+    /// ``CatalogBehindError`` like `replaceNode`.
+    func removeNode(_ node: NodeId, expiredBy: Timestamp?, knownVersion: UInt64) async throws -> NodeRemoval?
+    /// Writes `known` back into a store that lost it (semantics of
+    /// ``CatalogRecords/restore(from:)``), but only when the store's version is below
+    /// `knownVersion`; the version becomes `knownVersion + 1` and one `restore` event is published.
+    /// nil when the store was not behind (someone restored first, or nothing was lost).
+    func restore(_ known: CatalogRecords, knownVersion: UInt64) async throws -> CatalogRestoration?
+    /// The catalog and every lease with the version, read atomically.
+    func loadRecords() async throws -> Versioned<CatalogRecords>
+    /// `node`'s lease expiry, or nil when it has none.
+    func lease(of node: NodeId) async throws -> Timestamp?
+    /// Up to `limit` nodes whose lease expired at or before `now`, earliest first.
+    func expiredLeases(at now: Timestamp, limit: Int) async throws -> [NodeId]
     /// Sets a model's descriptive metadata. Returns the new version.
     @discardableResult
     func putModel(_ metadata: ModelMetadata) async throws -> UInt64
@@ -45,6 +68,14 @@ public protocol CatalogStore: Sendable {
     func deployments(for capability: Capability) async throws -> [Deployment]
     /// The catalog version (0 before the first write).
     func catalogVersion() async throws -> UInt64
+}
+
+extension CatalogStore {
+    /// Removes the deployment without a version check (see ``deregister(model:node:knownVersion:)``).
+    @discardableResult
+    public func deregister(model: ModelId, node: NodeId) async throws -> UInt64? {
+        try await deregister(model: model, node: node, knownVersion: 0)
+    }
 }
 
 /// Node health and circuit breakers. Written only by the health service.

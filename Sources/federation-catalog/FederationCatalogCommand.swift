@@ -2,8 +2,9 @@ import ArgumentParser
 import FederationCatalogService
 import FederationServiceKit
 
-/// `federation-catalog`: who serves what. The single writer of the catalog keys in Redis, with a
-/// JSON admin API and leases for self-registering nodes (docs/CATALOG.md).
+/// `federation-catalog`: who serves what. The owner of the catalog keys in Redis (any number of
+/// processes per namespace), with a JSON admin API and leases for self-registering nodes
+/// (docs/CATALOG.md).
 @main
 struct FederationCatalogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -232,9 +232,11 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
         let keys = FederationKeys(namespace: "fed")
         try await RedisClient.withClient(configuration: server.configuration()) { client in
             let catalog = RedisCatalogStore(client: client, keys: keys)
+            // no grace: the empty catalog is taken at once (ViewCatalogGraceTests cover the grace)
             let view = FederationView(
                 redis: client, keys: keys,
-                configuration: .init(backstopInterval: .seconds(60), inFlightInterval: nil))
+                configuration: .init(
+                    backstopInterval: .seconds(60), inFlightInterval: nil, catalogGracePeriod: .zero))
             try await running([view]) {
                 for index in 0..<5 {
                     try await catalog.register(
