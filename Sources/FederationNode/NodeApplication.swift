@@ -1,4 +1,5 @@
 import FederationCore
+import FederationHTTP
 import Hummingbird
 import Logging
 import NIOCore
@@ -22,9 +23,10 @@ public func buildNodeApplication(
     let router = Router()
     router.addNodeRoutes(runtime: runtime)
     var app = Application(
-        router: router,
-        configuration: .init(
-            address: .hostname(configuration.host, port: configuration.port), serverName: "federation-node"),
+        router: router, server: configuration.server.httpServer(logger: logger),
+        configuration: configuration.server.applicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "federation-node",
+            logger: logger),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port)
         },
         logger: logger

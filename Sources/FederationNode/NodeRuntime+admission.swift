@@ -5,27 +5,46 @@ import ServiceLifecycle
 
 /// The path every inference request takes: fault dice → body → parse → FIFO admission → latency → answer.
 extension NodeRuntime {
+    /// Answers that would hold their slot at least this long watch their connection, so that a
+    /// client that hangs up frees the slot at once. Watching costs the keep-alive connection
+    /// (Hummingbird closes it after the response), which shorter answers keep.
+    static let inboundCloseWatchThreshold: Duration = .seconds(1)
+
     /// Serves one inference request.
     ///
     /// - `parse` turns the collected body into what `respond` needs, throwing 400s for bad input.
+    /// - `hold` is how long `respond` will keep the permit before its answer is complete (a
+    ///   non-streamed generation's pacing); streams return at once and free the permit when a write
+    ///   to a closed connection fails.
     /// - `respond` produces the answer; it owns the permit (a concurrency slot) and must release it
     ///   when done (a dropped permit releases itself).
     ///
-    /// Hummingbird does not cancel a handler when its client disconnects, so the two waits that can
-    /// be long — the hang fault and the admission queue — run inside
-    /// `consumeWithCancellationOnInboundClose`, which cancels them when the connection closes (and
-    /// closes the connection after the response). The common path (a free slot, no fault) skips it
-    /// and keeps the connection alive.
+    /// Hummingbird does not cancel a handler when its client disconnects, so every wait that can
+    /// be long — the hang fault, the admission queue, and a first-byte latency plus `hold` of at
+    /// least ``inboundCloseWatchThreshold`` — runs inside `consumeWithCancellationOnInboundClose`,
+    /// which cancels it when the connection closes (and closes the connection after the response).
+    /// The common short path (a free slot, no fault, a short answer) skips it and keeps the
+    /// connection alive.
     func serveInference<Parsed: Sendable>(
         _ request: Request,
         parse: @Sendable (ByteBuffer) throws -> Parsed,
+        hold: @Sendable (Parsed) -> Duration = { _ in .zero },
         respond: @Sendable (Parsed, AdmissionQueue.Permit) async throws -> Response
     ) async throws -> Response {
         let decision = faults.decide()
         if decision == .proceed, let permit = admission.tryAcquire() {
             let parsed = try parse(try await request.collectBody(limit: configuration.maxBodyBytes))
-            try await firstByteLatency()
-            return try await respond(parsed, permit)
+            let latency = sampledLatency()
+            guard latency + hold(parsed) >= Self.inboundCloseWatchThreshold else {
+                try await sleep(latency)
+                return try await respond(parsed, permit)
+            }
+            // The body is read already; this watches what is left of the connection.
+            return closing(
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    try await self.sleep(latency)
+                    return try await respond(parsed, permit)
+                })
         }
         switch decision {
         case .proceed, .hang:
@@ -36,16 +55,22 @@ extension NodeRuntime {
             throw injectedFailure(decision)
         }
         let limit = configuration.maxBodyBytes
-        var response = try await request.body.consumeWithCancellationOnInboundClose { body in
-            let parsed = try parse(try await Self.collect(body, limit: limit))
-            if decision == .hang { try await self.hang() }
-            // Waiting in the queue: leave it if the client disconnects or the node shuts down.
-            let permit = try await cancelWhenGracefulShutdown { try await self.admission.acquire() }
-            try await self.firstByteLatency()
-            return try await respond(parsed, permit)
-        }
-        // Hummingbird closes the connection after this response; say so, so that clients do not
-        // put it back in their pool and fail the next request on it.
+        return closing(
+            try await request.body.consumeWithCancellationOnInboundClose { body in
+                let parsed = try parse(try await Self.collect(body, limit: limit))
+                if decision == .hang { try await self.hang() }
+                // Waiting in the queue: leave it if the client disconnects or the node shuts down.
+                let permit = try await cancelWhenGracefulShutdown { try await self.admission.acquire() }
+                try await self.sleep(self.sampledLatency())
+                return try await respond(parsed, permit)
+            })
+    }
+
+    /// Hummingbird closes the connection after a response produced inside
+    /// `consumeWithCancellationOnInboundClose`; say so, so that clients do not put it back in their
+    /// pool and fail the next request on it.
+    private func closing(_ response: Response) -> Response {
+        var response = response
         response.headers[.connection] = "close"
         return response
     }
@@ -75,11 +100,17 @@ extension NodeRuntime {
         }
     }
 
-    /// Sleeps for one sample of the configured latency distribution.
-    private func firstByteLatency() async throws {
-        guard !configuration.latency.isZero else { return }
-        let delay = configuration.latency.sampleMilliseconds(using: random)
-        if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+    /// One sample of the configured first-byte latency, bounded to 0…1 h (a heavy-tailed
+    /// distribution can draw an infinite or absurd value).
+    func sampledLatency() -> Duration {
+        guard !configuration.latency.isZero else { return .zero }
+        let milliseconds = configuration.latency.sampleMilliseconds(using: random)
+        guard milliseconds.isFinite, milliseconds > 0 else { return .zero }
+        return .microseconds(Int64(min(milliseconds, 3_600_000) * 1000))
+    }
+
+    private func sleep(_ duration: Duration) async throws {
+        if duration > .zero { try await Task.sleep(for: duration) }
     }
 
     /// Holds the request without answering until it is cancelled (client gone, or node shutting down).

@@ -24,7 +24,7 @@ struct BadInputTests {
                 "missing_required_parameter"
             ),
             (#"{"model":7,"messages":[]}"#, "model", "invalid_type"),
-            (#"{"model":"fed-chat","messages":[]}"#, "messages", "invalid_value"),
+            (#"{"model":"fed-chat","messages":[]}"#, "messages", "empty_array"),
             (
                 #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":0}"#,
                 "max_tokens", "invalid_value"
