@@ -14,12 +14,15 @@ import NIOHTTPTypes
 ///             configuration: limits.applicationConfiguration(address: …, serverName: …, logger: logger), …)
 /// ```
 extension ServerLimits {
-    /// HTTP/1 with Hummingbird's idle timeout and our header-read timeout on every connection.
+    /// HTTP/1 with Hummingbird's idle timeout, our header-read timeout, and a ``ClientDisconnect``
+    /// signal on every connection.
     public func httpServer(logger: Logger) -> HTTPServerBuilder {
         let headerTimeout = TimeAmount(headerTimeout)
         return .http1(
             configuration: .init(
-                additionalChannelHandlers: [HeaderReadTimeoutHandler(timeout: headerTimeout, logger: logger)],
+                additionalChannelHandlers: [
+                    HeaderReadTimeoutHandler(timeout: headerTimeout, logger: logger), ClientDisconnectHandler(),
+                ],
                 idleTimeout: TimeAmount(idleTimeout)))
     }
 

@@ -26,8 +26,8 @@ extension ChatCompletionRequest {
             guard let message = Message(json: raw) else { return nil }
             messages.append(message)
         }
-        guard let maxTokens = Self.optionalInt(fields["max_tokens"]),
-            let maxCompletionTokens = Self.optionalInt(fields["max_completion_tokens"]),
+        guard let maxTokens = Self.optionalNumber(fields["max_tokens"]),
+            let maxCompletionTokens = Self.optionalNumber(fields["max_completion_tokens"]),
             let stream = Self.optionalBool(fields["stream"]),
             let sampling = SamplingParameters(json: fields)
         else { return nil }
@@ -46,13 +46,12 @@ extension ChatCompletionRequest {
             stream: stream, streamOptions: streamOptions, sampling: sampling)
     }
 
-    /// `.some(nil)` for absent or null, `.some(n)` for an integer, nil (fall back) for anything else.
-    static func optionalInt(_ value: JSONValue?) -> Int?? {
+    /// `.some(nil)` for absent or null, `.some(x)` for a finite number (checked later by
+    /// ``requestInteger(_:param:range:)``, as on the slow path), nil (fall back) for anything else.
+    static func optionalNumber(_ value: JSONValue?) -> Double?? {
         switch value {
         case nil, .null?: return .some(nil)
-        case .number(let number)?:
-            guard abs(number) < 1e15, let integer = Int(exactly: number) else { return nil }
-            return .some(integer)
+        case .number(let number)?: return number.isFinite ? .some(number) : nil
         default: return nil
         }
     }
@@ -96,11 +95,11 @@ extension SamplingParameters {
     /// The sampling fields of a parsed body; nil (fall back to `JSONDecoder`) when one has a type
     /// the fast path does not accept.
     init?(json fields: [String: JSONValue]) {
-        guard let n = ChatCompletionRequest.optionalInt(fields["n"]),
-            let temperature = Self.optionalDouble(fields["temperature"]),
-            let topP = Self.optionalDouble(fields["top_p"]),
-            let presencePenalty = Self.optionalDouble(fields["presence_penalty"]),
-            let frequencyPenalty = Self.optionalDouble(fields["frequency_penalty"])
+        guard let n = ChatCompletionRequest.optionalNumber(fields["n"]),
+            let temperature = ChatCompletionRequest.optionalNumber(fields["temperature"]),
+            let topP = ChatCompletionRequest.optionalNumber(fields["top_p"]),
+            let presencePenalty = ChatCompletionRequest.optionalNumber(fields["presence_penalty"]),
+            let frequencyPenalty = ChatCompletionRequest.optionalNumber(fields["frequency_penalty"])
         else { return nil }
         var stop: Stop?
         switch fields["stop"] {
@@ -121,13 +120,5 @@ extension SamplingParameters {
         self.init(
             n: n, temperature: temperature, topP: topP, presencePenalty: presencePenalty,
             frequencyPenalty: frequencyPenalty, stop: stop)
-    }
-
-    private static func optionalDouble(_ value: JSONValue?) -> Double?? {
-        switch value {
-        case nil, .null?: return .some(nil)
-        case .number(let number)?: return number.isFinite ? .some(number) : nil
-        default: return nil
-        }
     }
 }

@@ -39,8 +39,9 @@ struct ChatCompletionRequest: Decodable, Sendable {
 
     let model: String
     let messages: [Message]
-    let maxTokens: Int?
-    let maxCompletionTokens: Int?
+    /// Numbers stay `Double` until ``requestInteger(_:param:range:)`` checks them.
+    let maxTokens: Double?
+    let maxCompletionTokens: Double?
     let stream: Bool?
     let streamOptions: StreamOptions?
     let sampling: SamplingParameters
@@ -53,7 +54,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
     }
 
     init(
-        model: String, messages: [Message], maxTokens: Int?, maxCompletionTokens: Int?, stream: Bool?,
+        model: String, messages: [Message], maxTokens: Double?, maxCompletionTokens: Double?, stream: Bool?,
         streamOptions: StreamOptions?, sampling: SamplingParameters = .init()
     ) {
         self.model = model
@@ -69,8 +70,8 @@ struct ChatCompletionRequest: Decodable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         model = try container.decode(String.self, forKey: .model)
         messages = try container.decode([Message].self, forKey: .messages)
-        maxTokens = try container.decodeIfPresent(Int.self, forKey: .maxTokens)
-        maxCompletionTokens = try container.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)
+        maxTokens = try container.decodeIfPresent(Double.self, forKey: .maxTokens)
+        maxCompletionTokens = try container.decodeIfPresent(Double.self, forKey: .maxCompletionTokens)
         stream = try container.decodeIfPresent(Bool.self, forKey: .stream)
         streamOptions = try container.decodeIfPresent(StreamOptions.self, forKey: .streamOptions)
         sampling = try SamplingParameters(from: decoder)
@@ -119,7 +120,7 @@ enum MessageContent: Decodable, Sendable {
 struct CompletionRequest: Decodable, Sendable {
     let model: String
     let prompt: Prompt
-    let maxTokens: Int?
+    let maxTokens: Double?
     let stream: Bool?
     let streamOptions: ChatCompletionRequest.StreamOptions?
     let sampling: SamplingParameters
@@ -134,7 +135,7 @@ struct CompletionRequest: Decodable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         model = try container.decode(String.self, forKey: .model)
         prompt = try container.decode(Prompt.self, forKey: .prompt)
-        maxTokens = try container.decodeIfPresent(Int.self, forKey: .maxTokens)
+        maxTokens = try container.decodeIfPresent(Double.self, forKey: .maxTokens)
         stream = try container.decodeIfPresent(Bool.self, forKey: .stream)
         streamOptions = try container.decodeIfPresent(
             ChatCompletionRequest.StreamOptions.self, forKey: .streamOptions)
@@ -175,7 +176,7 @@ struct EmbeddingRequest: Decodable, Sendable {
     let model: String
     let input: Prompt
     let encodingFormat: String?
-    let dimensions: Int?
+    let dimensions: Double?
 
     enum CodingKeys: String, CodingKey {
         case model, input, dimensions
@@ -200,7 +201,7 @@ struct SpeechRequest: Decodable, Sendable {
 struct ImageRequest: Decodable, Sendable {
     let prompt: String
     let model: String?
-    let n: Int?
+    let n: Double?
     let size: String?
     let responseFormat: String?
 
@@ -208,14 +209,4 @@ struct ImageRequest: Decodable, Sendable {
         case prompt, model, n, size
         case responseFormat = "response_format"
     }
-}
-
-/// Checks `max_tokens`-style limits; the error names the field.
-func validatedMaxTokens(_ value: Int?, param: String, default defaultValue: Int) throws -> Int {
-    guard let value else { return defaultValue }
-    guard (1...16_384).contains(value) else {
-        throw OpenAIError.invalid(
-            "'\(param)' must be between 1 and 16384, got \(value).", param: param, code: "invalid_value")
-    }
-    return value
 }

@@ -5,13 +5,9 @@ import ServiceLifecycle
 
 /// The path every inference request takes: fault dice → body → parse → FIFO admission → latency → answer.
 extension NodeRuntime {
-    /// Answers that would hold their slot at least this long watch their connection, so that a
-    /// client that hangs up frees the slot at once. Watching costs the keep-alive connection
-    /// (Hummingbird closes it after the response), which shorter answers keep.
-    static let inboundCloseWatchThreshold: Duration = .seconds(1)
-
     /// Serves one inference request.
     ///
+    /// - `gone` is the connection's disconnect signal (nil when the server has none).
     /// - `parse` turns the collected body into what `respond` needs, throwing 400s for bad input.
     /// - `hold` is how long `respond` will keep the permit before its answer is complete (a
     ///   non-streamed generation's pacing); streams return at once and free the permit when a write
@@ -19,14 +15,15 @@ extension NodeRuntime {
     /// - `respond` produces the answer; it owns the permit (a concurrency slot) and must release it
     ///   when done (a dropped permit releases itself).
     ///
-    /// Hummingbird does not cancel a handler when its client disconnects, so every wait that can
-    /// be long — the hang fault, the admission queue, and a first-byte latency plus `hold` of at
-    /// least ``inboundCloseWatchThreshold`` — runs inside `consumeWithCancellationOnInboundClose`,
-    /// which cancels it when the connection closes (and closes the connection after the response).
-    /// The common short path (a free slot, no fault, a short answer) skips it and keeps the
-    /// connection alive.
+    /// Hummingbird does not cancel a handler when its client disconnects. On the common path (a
+    /// free slot, no fault) an answer that waits at all — latency plus `hold` — runs inside
+    /// ``ClientDisconnect/cancellingWhenGone(_:)``, which cancels it (and frees the slot) when the
+    /// client goes away and keeps the connection alive otherwise. The hang fault and the admission
+    /// queue wait before the body is read, inside `consumeWithCancellationOnInboundClose` (which
+    /// closes the connection after the response).
     func serveInference<Parsed: Sendable>(
         _ request: Request,
+        gone: ClientDisconnect?,
         parse: @Sendable (ByteBuffer) throws -> Parsed,
         hold: @Sendable (Parsed) -> Duration = { _ in .zero },
         respond: @Sendable (Parsed, AdmissionQueue.Permit) async throws -> Response
@@ -35,16 +32,14 @@ extension NodeRuntime {
         if decision == .proceed, let permit = admission.tryAcquire() {
             let parsed = try parse(try await request.collectBody(limit: configuration.maxBodyBytes))
             let latency = sampledLatency()
-            guard latency + hold(parsed) >= Self.inboundCloseWatchThreshold else {
+            guard let gone, latency + hold(parsed) > .zero else {
                 try await sleep(latency)
                 return try await respond(parsed, permit)
             }
-            // The body is read already; this watches what is left of the connection.
-            return closing(
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    try await self.sleep(latency)
-                    return try await respond(parsed, permit)
-                })
+            return try await gone.cancellingWhenGone {
+                try await self.sleep(latency)
+                return try await respond(parsed, permit)
+            }
         }
         switch decision {
         case .proceed, .hang:

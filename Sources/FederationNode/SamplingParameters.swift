@@ -30,7 +30,7 @@ struct SamplingParameters: Decodable, Sendable, Equatable {
     /// Most stop sequences (OpenAI's limit).
     static let maxStopSequences = 4
 
-    var n: Int?
+    var n: Double?
     var temperature: Double?
     var topP: Double?
     var presencePenalty: Double?
@@ -45,7 +45,7 @@ struct SamplingParameters: Decodable, Sendable, Equatable {
     }
 
     init(
-        n: Int? = nil, temperature: Double? = nil, topP: Double? = nil, presencePenalty: Double? = nil,
+        n: Double? = nil, temperature: Double? = nil, topP: Double? = nil, presencePenalty: Double? = nil,
         frequencyPenalty: Double? = nil, stop: Stop? = nil
     ) {
         self.n = n
@@ -68,9 +68,7 @@ struct SamplingParameters: Decodable, Sendable, Equatable {
                     + "but got an array with length \(sequences.count) instead.",
                 param: "stop", code: "array_above_max_length")
         }
-        guard let n else { return 1 }
-        try Self.checkInteger(n, "n", 1...Self.maxChoices)
-        return n
+        return try requestInteger(n, param: "n", range: 1...Self.maxChoices) ?? 1
     }
 
     /// A decimal in `range`, in OpenAI's words (`decimal above maximum value`).
@@ -85,20 +83,6 @@ struct SamplingParameters: Decodable, Sendable, Equatable {
             throw OpenAIError.invalid(
                 "Invalid '\(param)': decimal above maximum value. Expected a value <= \(format(range.upperBound)), "
                     + "but got \(format(value)) instead.", param: param, code: "decimal_above_max_value")
-        }
-    }
-
-    /// An integer in `range`, in OpenAI's words (`integer below minimum value`).
-    static func checkInteger(_ value: Int, _ param: String, _ range: ClosedRange<Int>) throws {
-        if value < range.lowerBound {
-            throw OpenAIError.invalid(
-                "Invalid '\(param)': integer below minimum value. Expected a value >= \(range.lowerBound), "
-                    + "but got \(value) instead.", param: param, code: "integer_below_min_value")
-        }
-        if value > range.upperBound {
-            throw OpenAIError.invalid(
-                "Invalid '\(param)': integer above maximum value. Expected a value <= \(range.upperBound), "
-                    + "but got \(value) instead.", param: param, code: "integer_above_max_value")
         }
     }
 

@@ -27,7 +27,7 @@ struct BadInputTests {
             (#"{"model":"fed-chat","messages":[]}"#, "messages", "empty_array"),
             (
                 #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":0}"#,
-                "max_tokens", "invalid_value"
+                "max_tokens", "integer_below_min_value"
             ),
             (
                 #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":"5"}"#,

@@ -34,13 +34,14 @@ let rejectedChatBodies: [(body: String, param: String, code: String)] = {
         (chat(#""frequency_penalty":2.5"#), "frequency_penalty", "decimal_above_max_value"),
         (chat(#""n":0"#), "n", "integer_below_min_value"),
         (chat(#""n":129"#), "n", "integer_above_max_value"),
-        (chat(#""n":1.5"#), "n", "invalid_value"),
+        (chat(#""n":1.5"#), "n", "invalid_type"),
         (chat(#""n":"2""#), "n", "invalid_type"),
         (chat(#""stop":["a","b","c","d","e"]"#), "stop", "array_above_max_length"),
         (chat(#""stop":7"#), "stop", "invalid_type"),
-        (chat(#""max_tokens":1e20"#), "max_tokens", "invalid_value"),
-        (chat(#""max_tokens":-1e300"#), "max_tokens", "invalid_value"),
-        (chat(#""max_completion_tokens":20000"#), "max_completion_tokens", "invalid_value"),
+        (chat(#""max_tokens":1e20"#), "max_tokens", "integer_above_max_value"),
+        (chat(#""max_tokens":-1e300"#), "max_tokens", "integer_below_min_value"),
+        (chat(#""max_tokens":2.5"#), "max_tokens", "invalid_type"),
+        (chat(#""max_completion_tokens":20000"#), "max_completion_tokens", "integer_above_max_value"),
     ]
 }()
 
@@ -152,6 +153,23 @@ struct OpenAIValidationTests {
                 #expect(mine.last?["finish_reason"]?.stringValue == "length")
             }
             #expect(chunks.last?["usage"]?["completion_tokens"]?.intValue == 6)
+        }
+    }
+
+    @Test(
+        "outside numbers on the other endpoints are 400s naming the field, never a crash",
+        arguments: [
+            ("/v1/embeddings", #"{"model":"fed-embed","input":"x","dimensions":1e20}"#, "dimensions"),
+            ("/v1/embeddings", #"{"model":"fed-embed","input":"x","dimensions":0.5}"#, "dimensions"),
+            ("/v1/images/generations", #"{"prompt":"x","n":1e300}"#, "n"),
+            ("/v1/completions", #"{"model":"fed-chat","prompt":"x","max_tokens":-1e20}"#, "max_tokens"),
+            ("/v1/completions", #"{"model":"fed-chat","prompt":"x","n":9e18}"#, "n"),
+        ])
+    func outsideNumbers(path: String, body: String, param: String) async throws {
+        try await withNode { node in
+            let reply = try await node.post(path, json: body)
+            #expect(reply.status == 400, "\(body): \(reply.text)")
+            #expect(reply.errorParam == param, "\(body): \(reply.text)")
         }
     }
 
