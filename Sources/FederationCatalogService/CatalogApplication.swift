@@ -54,7 +54,8 @@ public func buildCatalogApplication(
     var app = Application(
         router: router, server: configuration.server.httpServer(logger: logger),
         configuration: configuration.server.applicationConfiguration(
-            address: .hostname(listen.host, port: listen.port), serverName: "federation-catalog", logger: logger),
+            address: .hostname(listen.host, port: listen.port), serverName: "federation-catalog",
+            logger: logger),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
         logger: logger)
     app.addServices(LeaseReaper(writer: writer, interval: reapInterval, logger: logger))

@@ -37,7 +37,8 @@ struct ConfigurationFile: Decodable {
                 throw DecodingError.dataCorrupted(
                     .init(
                         codingPath: decoder.codingPath + [unknown as any CodingKey],
-                        debugDescription: "unknown key; expected one of \(known.sorted().joined(separator: ", "))"))
+                        debugDescription:
+                            "unknown key; expected one of \(known.sorted().joined(separator: ", "))"))
             }
             let c = try decoder.container(keyedBy: CodingKeys.self)
             headerTimeoutMs = try c.decodeIfPresent(Double.self, forKey: .headerTimeoutMs)

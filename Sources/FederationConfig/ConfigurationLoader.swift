@@ -86,7 +86,8 @@ public enum ConfigurationLoader {
                 text, key: "FED_SERVER_HEADER_TIMEOUT_MS", limit: 3_600_000)
         }
         if let text = environment["FED_SERVER_IDLE_TIMEOUT_MS"] {
-            limits.idleTimeout = try serverMilliseconds(text, key: "FED_SERVER_IDLE_TIMEOUT_MS", limit: 86_400_000)
+            limits.idleTimeout = try serverMilliseconds(
+                text, key: "FED_SERVER_IDLE_TIMEOUT_MS", limit: 86_400_000)
         }
         if let text = environment["FED_SERVER_MAX_CONNECTIONS"] {
             guard let number = Int(text), (1...1_000_000).contains(number) else {
@@ -97,7 +98,9 @@ public enum ConfigurationLoader {
     }
 
     /// A server timeout in whole milliseconds (1…`limit`) from text; the error names `key`.
-    public static func serverMilliseconds(_ text: String, key: String, limit: Double) throws(Problem) -> Duration {
+    public static func serverMilliseconds(
+        _ text: String, key: String, limit: Double
+    ) throws(Problem) -> Duration {
         guard let value = Double(text) else {
             throw Problem("\(key)='\(text)' is not a number of milliseconds")
         }
@@ -105,7 +108,9 @@ public enum ConfigurationLoader {
     }
 
     /// A server timeout in whole milliseconds (1…`limit`); the error names `key`.
-    public static func serverMilliseconds(_ value: Double, key: String, limit: Double) throws(Problem) -> Duration {
+    public static func serverMilliseconds(
+        _ value: Double, key: String, limit: Double
+    ) throws(Problem) -> Duration {
         guard let duration = ServerLimits.milliseconds(value, limit: limit) else {
             throw Problem("\(key) \(value) must be a whole number of milliseconds in 1…\(Int(limit))")
         }

@@ -58,7 +58,8 @@ public enum FederationError: Error, Sendable, Equatable, CustomStringConvertible
                 + "register a deployment with this capability"
         case .allNodesUnhealthy(let capability, let detail):
             "no node for capability '\(capability)' can take the request right now"
-                + (detail.isEmpty ? "" : ": \(detail)") + "; retry later (an open circuit half-opens after its reset timeout)"
+                + (detail.isEmpty ? "" : ": \(detail)")
+                + "; retry later (an open circuit half-opens after its reset timeout)"
         case .qosViolation(let detail):
             "no node meets the request's QoS requirements: \(detail)"
         case .privacyViolation(let detail):

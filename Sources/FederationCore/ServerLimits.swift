@@ -28,7 +28,8 @@ public struct ServerLimits: Sendable, Equatable {
     /// What is wrong, naming the setting as `keyPrefix` + key (the node's keys have no prefix).
     public func problem(keyPrefix: String) -> String? {
         if headerTimeout < .milliseconds(1) || headerTimeout > .seconds(3600) {
-            return "\(keyPrefix)header_timeout_ms must be in 1…3600000, got \(headerTimeout.wholeMilliseconds)"
+            return
+                "\(keyPrefix)header_timeout_ms must be in 1…3600000, got \(headerTimeout.wholeMilliseconds)"
         }
         if idleTimeout < .milliseconds(1) || idleTimeout > .seconds(86400) {
             return "\(keyPrefix)idle_timeout_ms must be in 1…86400000, got \(idleTimeout.wholeMilliseconds)"

@@ -21,7 +21,8 @@ extension ServerLimits {
         return .http1(
             configuration: .init(
                 additionalChannelHandlers: [
-                    HeaderReadTimeoutHandler(timeout: headerTimeout, logger: logger), ClientDisconnectHandler(),
+                    HeaderReadTimeoutHandler(timeout: headerTimeout, logger: logger),
+                    ClientDisconnectHandler(),
                 ],
                 idleTimeout: TimeAmount(idleTimeout)))
     }

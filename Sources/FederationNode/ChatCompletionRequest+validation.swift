@@ -27,7 +27,8 @@ extension ChatCompletionRequest.Message {
         guard ChatCompletionRequest.roles.contains(role) else {
             throw OpenAIError.invalid(
                 "Invalid value: '\(role)'. Supported values are: "
-                    + Self.list(ChatCompletionRequest.roles) + ".", param: "\(path).role", code: "invalid_value")
+                    + Self.list(ChatCompletionRequest.roles) + ".", param: "\(path).role",
+                code: "invalid_value")
         }
         switch content {
         case nil:

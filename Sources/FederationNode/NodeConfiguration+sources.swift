@@ -153,10 +153,13 @@ extension NodeConfiguration {
     }
 
     /// Whole milliseconds in 1…`limit` (checked: never a trapping conversion).
-    static func milliseconds(_ key: String, _ value: String, limit: Double) throws(NodeConfigurationError)
+    static func milliseconds(
+        _ key: String, _ value: String, limit: Double
+    ) throws(NodeConfigurationError)
         -> Duration
     {
-        guard let number = Double(value.trimmingSpaces), let duration = ServerLimits.milliseconds(number, limit: limit)
+        guard let number = Double(value.trimmingSpaces),
+            let duration = ServerLimits.milliseconds(number, limit: limit)
         else {
             throw .invalid("\(key) must be a whole number of milliseconds in 1…\(Int(limit)), got '\(value)'")
         }

@@ -143,7 +143,8 @@ public struct NodeConfiguration: Sendable {
             throw .invalid("max body bytes must be ≥ 1024, got \(maxBodyBytes)")
         }
         guard registrationIntervalSeconds > 0, registrationIntervalSeconds <= 86_400 else {
-            throw .invalid("register_interval must be in (0, 86400] seconds, got \(registrationIntervalSeconds)")
+            throw .invalid(
+                "register_interval must be in (0, 86400] seconds, got \(registrationIntervalSeconds)")
         }
         if let problem = faults.validationProblem { throw .invalid(problem) }
         if let problem = server.problem(keyPrefix: "") { throw .invalid(problem) }

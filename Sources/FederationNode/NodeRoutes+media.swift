@@ -16,7 +16,8 @@ extension NodeRuntime {
                     "'input' must not be an empty array.", param: "input", code: "invalid_value")
             }
             let dimension =
-                try requestInteger(body.dimensions, param: "dimensions", range: 1...65_536) ?? defaultDimension
+                try requestInteger(body.dimensions, param: "dimensions", range: 1...65_536)
+                ?? defaultDimension
             let format = body.encodingFormat ?? "float"
             guard format == "float" || format == "base64" else {
                 throw OpenAIError.invalid(

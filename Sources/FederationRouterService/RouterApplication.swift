@@ -74,7 +74,8 @@ public func buildRouterApplication(
     return Application(
         router: router, server: configuration.server.httpServer(logger: logger),
         configuration: configuration.server.applicationConfiguration(
-            address: .hostname(listen.host, port: listen.port), serverName: "federation-router", logger: logger),
+            address: .hostname(listen.host, port: listen.port), serverName: "federation-router",
+            logger: logger),
         services: [view, owner],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port

@@ -32,7 +32,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
 
     @Option(
         name: .customLong("header-timeout-ms"),
-        help: "Close a connection whose request head is not complete this long after it opened (default 10000).")
+        help:
+            "Close a connection whose request head is not complete this long after it opened (default 10000)."
+    )
     public var headerTimeoutMs: Double?
 
     @Option(

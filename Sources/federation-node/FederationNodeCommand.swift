@@ -54,7 +54,9 @@ struct FederationNodeCommand: AsyncParsableCommand {
     var maxBodyBytes: Int?
     @Option(
         name: .customLong("header-timeout-ms"),
-        help: "Close a connection whose request head is not complete this long after it opened (default 10000).")
+        help:
+            "Close a connection whose request head is not complete this long after it opened (default 10000)."
+    )
     var headerTimeoutMs: Int?
     @Option(
         name: .customLong("idle-timeout-ms"),

@@ -8,13 +8,20 @@ struct ServerSettingsTests {
     @Test("defaults, the YAML section, and the environment over it")
     func sources() throws {
         #expect(FederationConfiguration().server == ServerLimits())
-        #expect(ServerLimits() == ServerLimits(headerTimeout: .seconds(10), idleTimeout: .seconds(75), maxConnections: 1024))
+        #expect(
+            ServerLimits()
+                == ServerLimits(headerTimeout: .seconds(10), idleTimeout: .seconds(75), maxConnections: 1024))
         let yaml = "server:\n  header_timeout_ms: 2000\n  idle_timeout_ms: 5000\n  max_connections: 10\n"
         var c = try ConfigurationLoader.parse(yaml: yaml)
-        #expect(c.server == ServerLimits(headerTimeout: .seconds(2), idleTimeout: .seconds(5), maxConnections: 10))
+        #expect(
+            c.server == ServerLimits(headerTimeout: .seconds(2), idleTimeout: .seconds(5), maxConnections: 10)
+        )
         try ConfigurationLoader.applyEnvironment(
             ["FED_SERVER_HEADER_TIMEOUT_MS": "1500", "FED_SERVER_MAX_CONNECTIONS": "20"], to: &c)
-        #expect(c.server == ServerLimits(headerTimeout: .milliseconds(1500), idleTimeout: .seconds(5), maxConnections: 20))
+        #expect(
+            c.server
+                == ServerLimits(
+                    headerTimeout: .milliseconds(1500), idleTimeout: .seconds(5), maxConnections: 20))
     }
 
     @Test(

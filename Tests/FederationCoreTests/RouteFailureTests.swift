@@ -32,11 +32,13 @@ struct RouteFailureTests {
         let error = try #require(failure(cluster, request(privacy: .confidential)))
         #expect(error.code == "all_nodes_unhealthy", "waiting for a or b can succeed: \(error)")
         #expect(
-            error.message.contains("circuit open: a, b; privacy below confidential: c (internal, region us-west)"),
+            error.message.contains(
+                "circuit open: a, b; privacy below confidential: c (internal, region us-west)"),
             "\(error.message)")
     }
 
-    @Test("open circuits on nodes that also fail privacy: privacy_violation, and the circuits are still named")
+    @Test(
+        "open circuits on nodes that also fail privacy: privacy_violation, and the circuits are still named")
     func circuitsThatFailPrivacyToo() throws {
         var cluster = ClusterBuilder()
         cluster.policy.regions = regions
@@ -90,6 +92,8 @@ struct RouteFailureTests {
         var failure = RouteFailure()
         for i in 0..<25 { failure.add(.circuitOpen, node: NodeId("a\(i)"), label: "circuit open") }
         failure.add(.policy(2), node: "c", label: "privacy below confidential", detail: "internal")
-        #expect(failure.message.hasSuffix("… and 5 more; privacy below confidential: 1 node(s)"), "\(failure.message)")
+        #expect(
+            failure.message.hasSuffix("… and 5 more; privacy below confidential: 1 node(s)"),
+            "\(failure.message)")
     }
 }

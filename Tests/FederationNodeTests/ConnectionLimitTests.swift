@@ -22,7 +22,8 @@ struct ConnectionLimitTests {
             let idle = try await RawConnection.connect(port: node.port)
             try await idle.send("GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n")
             #expect(try await idle.waitFor("\"ok\"", timeout: .seconds(30)))
-            #expect(try await idle.waitUntilClosed(timeout: .seconds(30)), "idle keep-alive connection kept open")
+            #expect(
+                try await idle.waitUntilClosed(timeout: .seconds(30)), "idle keep-alive connection kept open")
         }
     }
 
@@ -32,8 +33,13 @@ struct ConnectionLimitTests {
         try configuration.set("header_timeout_ms", to: "1500")
         try configuration.set("idle_timeout_ms", to: "20000")
         try configuration.set("max_connections", to: "32")
-        #expect(configuration.server == ServerLimits(headerTimeout: .milliseconds(1500), idleTimeout: .seconds(20), maxConnections: 32))
-        #expect(throws: NodeConfigurationError.self) { try configuration.set("header_timeout_ms", to: "1e300") }
+        #expect(
+            configuration.server
+                == ServerLimits(
+                    headerTimeout: .milliseconds(1500), idleTimeout: .seconds(20), maxConnections: 32))
+        #expect(throws: NodeConfigurationError.self) {
+            try configuration.set("header_timeout_ms", to: "1e300")
+        }
         #expect(throws: NodeConfigurationError.self) { try configuration.set("idle_timeout_ms", to: "0") }
         configuration.server.maxConnections = 0
         #expect(throws: NodeConfigurationError.self) { try configuration.validate() }

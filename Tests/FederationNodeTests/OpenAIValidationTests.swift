@@ -16,14 +16,18 @@ let rejectedChatBodies: [(body: String, param: String, code: String)] = {
             chat("", messages: #"[{"role":"user","content":"a"},{"role":"user"}]"#), "messages[1].content",
             "missing_required_parameter"
         ),
-        (chat("", messages: #"[{"role":"system","content":null}]"#), "messages[0].content", "missing_required_parameter"),
+        (
+            chat("", messages: #"[{"role":"system","content":null}]"#), "messages[0].content",
+            "missing_required_parameter"
+        ),
         (chat("", messages: #"[{"role":"user","content":[]}]"#), "messages[0].content", "empty_array"),
         (
             chat("", messages: #"[{"role":"user","content":[{"type":"video","text":"x"}]}]"#),
             "messages[0].content[0].type", "invalid_value"
         ),
         (
-            chat("", messages: #"[{"role":"user","content":[{"type":"text"}]}]"#), "messages[0].content[0].text",
+            chat("", messages: #"[{"role":"user","content":[{"type":"text"}]}]"#),
+            "messages[0].content[0].text",
             "missing_required_parameter"
         ),
         (chat(#""temperature":"hot""#), "temperature", "invalid_type"),
@@ -73,7 +77,8 @@ struct OpenAIValidationTests {
     func roleMessage() async throws {
         try await withNode { node in
             let reply = try await node.post(
-                "/v1/chat/completions", json: #"{"model":"fed-chat","messages":[{"role":"wizard","content":"x"}]}"#)
+                "/v1/chat/completions",
+                json: #"{"model":"fed-chat","messages":[{"role":"wizard","content":"x"}]}"#)
             #expect(
                 reply.json["error"]?["message"]?.stringValue
                     == "Invalid value: 'wizard'. Supported values are: 'system', 'user', 'assistant', 'tool', "
@@ -91,7 +96,9 @@ struct OpenAIValidationTests {
 
     @Test("the fast path and JSONDecoder accept and reject the same bodies, with the same fields")
     func fastPathAgrees() throws {
-        for body in rejectedChatBodies.map(\.body) + acceptedChatBodies + [#"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"n":2.0}"#] {
+        for body in rejectedChatBodies.map(\.body) + acceptedChatBodies + [
+            #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"n":2.0}"#
+        ] {
             let buffer = ByteBuffer(string: body)
             let both = (
                 Result { try ChatCompletionRequest.decode(from: buffer) },
@@ -121,7 +128,8 @@ struct OpenAIValidationTests {
         try await withNode { node in
             let reply = try await node.post(
                 "/v1/chat/completions",
-                json: #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"n":3,"max_tokens":4}"#)
+                json:
+                    #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"n":3,"max_tokens":4}"#)
             #expect(reply.status == 200, "\(reply.text)")
             let choices = reply.json["choices"]?.arrayValue ?? []
             #expect(choices.map { $0["index"]?.intValue } == [0, 1, 2])
