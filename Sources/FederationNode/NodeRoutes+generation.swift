@@ -19,8 +19,10 @@ extension NodeRuntime {
         let includeUsage: Bool
     }
 
-    func chatCompletion(_ request: Request, gone: ClientDisconnect?) async throws -> Response {
-        try await serveInference(request, gone: gone) { buffer in
+    func chatCompletion(
+        _ request: Request, gone: @autoclosure () -> ClientDisconnect?
+    ) async throws -> Response {
+        try await serveInference(request, gone: gone()) { buffer in
             let body = try ChatCompletionRequest.decode(from: buffer)
             let param = body.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens"
             let requested = body.maxCompletionTokens ?? body.maxTokens
@@ -39,8 +41,8 @@ extension NodeRuntime {
         }
     }
 
-    func completion(_ request: Request, gone: ClientDisconnect?) async throws -> Response {
-        try await serveInference(request, gone: gone) { buffer in
+    func completion(_ request: Request, gone: @autoclosure () -> ClientDisconnect?) async throws -> Response {
+        try await serveInference(request, gone: gone()) { buffer in
             let body = try decodeJSON(CompletionRequest.self, from: buffer)
             let maxTokens = try validatedMaxTokens(
                 body.maxTokens, param: "max_tokens", default: self.configuration.defaultMaxTokens)

@@ -6,9 +6,9 @@ import NIOCore
 
 /// Embeddings, transcription, speech and image generation.
 extension NodeRuntime {
-    func embeddings(_ request: Request, gone: ClientDisconnect?) async throws -> Response {
+    func embeddings(_ request: Request, gone: @autoclosure () -> ClientDisconnect?) async throws -> Response {
         let defaultDimension = configuration.embeddingDimension
-        return try await serveInference(request, gone: gone) { buffer in
+        return try await serveInference(request, gone: gone()) { buffer in
             let body = try decodeJSON(EmbeddingRequest.self, from: buffer)
             let model = try self.model(named: body.model, for: [.embed])
             guard !body.input.texts.isEmpty else {
@@ -52,9 +52,11 @@ extension NodeRuntime {
         return Data(bytes).base64EncodedString()
     }
 
-    func transcription(_ request: Request, gone: ClientDisconnect?) async throws -> Response {
+    func transcription(
+        _ request: Request, gone: @autoclosure () -> ClientDisconnect?
+    ) async throws -> Response {
         let contentType = request.headers[.contentType] ?? ""
-        return try await serveInference(request, gone: gone) { buffer in
+        return try await serveInference(request, gone: gone()) { buffer in
             guard let boundary = MultipartFormData.boundary(fromContentType: contentType) else {
                 throw OpenAIError.invalid(
                     "Expected a multipart/form-data body with a boundary (got Content-Type '\(contentType)').",
@@ -98,8 +100,8 @@ extension NodeRuntime {
         }
     }
 
-    func speech(_ request: Request, gone: ClientDisconnect?) async throws -> Response {
-        try await serveInference(request, gone: gone) { buffer in
+    func speech(_ request: Request, gone: @autoclosure () -> ClientDisconnect?) async throws -> Response {
+        try await serveInference(request, gone: gone()) { buffer in
             let body = try decodeJSON(SpeechRequest.self, from: buffer)
             _ = try self.model(named: body.model, for: [.synthesize])
             guard !body.input.isEmpty else {
@@ -131,8 +133,10 @@ extension NodeRuntime {
         let asURL: Bool
     }
 
-    func imageGeneration(_ request: Request, gone: ClientDisconnect?) async throws -> Response {
-        try await serveInference(request, gone: gone) { buffer in
+    func imageGeneration(
+        _ request: Request, gone: @autoclosure () -> ClientDisconnect?
+    ) async throws -> Response {
+        try await serveInference(request, gone: gone()) { buffer in
             let body = try decodeJSON(ImageRequest.self, from: buffer)
             let model =
                 try body.model.map { try self.model(named: $0, for: [.imageGen]) }

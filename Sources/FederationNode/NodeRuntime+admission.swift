@@ -7,7 +7,8 @@ import ServiceLifecycle
 extension NodeRuntime {
     /// Serves one inference request.
     ///
-    /// - `gone` is the connection's disconnect signal (nil when the server has none).
+    /// - `gone` is the connection's disconnect signal (nil when the server has none), looked up only
+    ///   for an answer that waits.
     /// - `parse` turns the collected body into what `respond` needs, throwing 400s for bad input.
     /// - `hold` is how long `respond` will keep the permit before its answer is complete (a
     ///   non-streamed generation's pacing); streams return at once and free the permit when a write
@@ -23,7 +24,7 @@ extension NodeRuntime {
     /// closes the connection after the response).
     func serveInference<Parsed: Sendable>(
         _ request: Request,
-        gone: ClientDisconnect?,
+        gone: @autoclosure () -> ClientDisconnect?,
         parse: @Sendable (ByteBuffer) throws -> Parsed,
         hold: @Sendable (Parsed) -> Duration = { _ in .zero },
         respond: @Sendable (Parsed, AdmissionQueue.Permit) async throws -> Response
@@ -32,7 +33,7 @@ extension NodeRuntime {
         if decision == .proceed, let permit = admission.tryAcquire() {
             let parsed = try parse(try await request.collectBody(limit: configuration.maxBodyBytes))
             let latency = sampledLatency()
-            guard let gone, latency + hold(parsed) > .zero else {
+            guard latency + hold(parsed) > .zero, let gone = gone() else {
                 try await sleep(latency)
                 return try await respond(parsed, permit)
             }
