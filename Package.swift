@@ -45,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
     ],
     targets: [
         // Pure decision logic: no I/O, no networking, injectable clock and randomness.
@@ -67,7 +68,9 @@ let package = Package(
             dependencies: ["FederationCore", "FederationRedis", "FederationState", "FederationTestSupport", logging]),
         // Helpers for tests (a real redis-server per test process); not a test target so that
         // every test target and benchmark can use it.
-        .target(name: "FederationTestSupport", dependencies: ["FederationRedis", "CHiredis"]),
+        .target(
+            name: "FederationTestSupport",
+            dependencies: ["FederationRedis", "CHiredis", nioCore, .product(name: "NIOPosix", package: "swift-nio")]),
 
         // The one configuration file (YAML) + environment every service reads.
         .target(name: "FederationConfig", dependencies: ["FederationCore", .product(name: "Yams", package: "Yams")]),
@@ -79,13 +82,16 @@ let package = Package(
             name: "FederationHTTP",
             dependencies: [
                 "FederationCore", hummingbird, nioCore,
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
         .testTarget(
             name: "FederationHTTPTests",
             dependencies: [
-                "FederationHTTP", "FederationCore", hummingbird, hummingbirdTesting,
+                "FederationHTTP", "FederationCore", "FederationTestSupport", hummingbird, hummingbirdTesting, logging,
+                lifecycle,
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
@@ -115,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "FederationNodeTests",
             dependencies: [
-                "FederationNode", "FederationCore", "FederationHTTP", hummingbird, hummingbirdTesting, httpClient,
+                "FederationNode", "FederationCore", "FederationHTTP", "FederationTestSupport", hummingbird, hummingbirdTesting, httpClient,
                 logging, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
 

@@ -56,9 +56,10 @@ public func buildCatalogApplication(
     api.addRoutes(to: v1)
     let listen = configuration.catalog.listen
     var app = Application(
-        router: router,
-        configuration: .init(
-            address: .hostname(listen.host, port: listen.port), serverName: "federation-catalog"),
+        router: router, server: configuration.server.httpServer(logger: logger),
+        configuration: configuration.server.applicationConfiguration(
+            address: .hostname(listen.host, port: listen.port), serverName: "federation-catalog",
+            logger: logger),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
         logger: logger)
     app.addServices(

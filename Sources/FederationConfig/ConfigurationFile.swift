@@ -13,10 +13,50 @@ struct ConfigurationFile: Decodable {
     var health: HealthSection?
     var router: ListenSection?
     var gateway: GatewaySection?
+    var server: ServerSection?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case namespace, redis, adminToken = "admin_token", logLevel = "log_level", regions, policy, catalog
-        case health, router, gateway
+        case health, router, gateway, server
+    }
+
+    /// `server:` — the HTTP limits every service applies (`ServerLimits`).
+    struct ServerSection: Decodable {
+        var headerTimeoutMs: Double?
+        var idleTimeoutMs: Double?
+        var maxConnections: Int?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case headerTimeoutMs = "header_timeout_ms", idleTimeoutMs = "idle_timeout_ms"
+            case maxConnections = "max_connections"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let known = Set(CodingKeys.allCases.map(\.stringValue))
+            let any = try decoder.container(keyedBy: AnyKey.self)
+            if let unknown = any.allKeys.first(where: { !known.contains($0.stringValue) }) {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: decoder.codingPath + [unknown as any CodingKey],
+                        debugDescription:
+                            "unknown key; expected one of \(known.sorted().joined(separator: ", "))"))
+            }
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            headerTimeoutMs = try c.decodeIfPresent(Double.self, forKey: .headerTimeoutMs)
+            idleTimeoutMs = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutMs)
+            maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections)
+        }
+
+        func apply(to limits: inout ServerLimits) throws(ConfigurationLoader.Problem) {
+            if let value = headerTimeoutMs {
+                limits.headerTimeout = try ConfigurationLoader.serverMilliseconds(
+                    value, key: "server.header_timeout_ms", limit: 3_600_000)
+            }
+            if let value = idleTimeoutMs {
+                limits.idleTimeout = try ConfigurationLoader.serverMilliseconds(
+                    value, key: "server.idle_timeout_ms", limit: 86_400_000)
+            }
+            if let maxConnections { limits.maxConnections = maxConnections }
+        }
     }
 
     struct RedisSection: Decodable {
@@ -89,6 +129,7 @@ struct ConfigurationFile: Decodable {
         health = try c.decodeIfPresent(HealthSection.self, forKey: .health)
         router = try c.decodeIfPresent(ListenSection.self, forKey: .router)
         gateway = try c.decodeIfPresent(GatewaySection.self, forKey: .gateway)
+        server = try c.decodeIfPresent(ServerSection.self, forKey: .server)
     }
 
     func configuration(source: String) throws(ConfigurationLoader.Problem) -> FederationConfiguration {
@@ -122,6 +163,7 @@ struct ConfigurationFile: Decodable {
             if let value = gateway.apiKeys { c.gateway.apiKeys = value }
         }
         do {
+            try server?.apply(to: &c.server)
             try ConfigurationLoader.validate(c)
         } catch {
             throw ConfigurationLoader.Problem("\(source): \(error.message)")

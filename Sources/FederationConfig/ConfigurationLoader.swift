@@ -73,7 +73,48 @@ public enum ConfigurationLoader {
         try listen("HEALTH", &c.health.listen)
         try listen("ROUTER", &c.router.listen)
         try listen("GATEWAY", &c.gateway.listen)
+        try applyServerEnvironment(environment, to: &c.server)
         try validate(c)
+    }
+
+    /// `FED_SERVER_HEADER_TIMEOUT_MS`, `FED_SERVER_IDLE_TIMEOUT_MS`, `FED_SERVER_MAX_CONNECTIONS`.
+    static func applyServerEnvironment(
+        _ environment: [String: String], to limits: inout ServerLimits
+    ) throws(Problem) {
+        if let text = environment["FED_SERVER_HEADER_TIMEOUT_MS"] {
+            limits.headerTimeout = try serverMilliseconds(
+                text, key: "FED_SERVER_HEADER_TIMEOUT_MS", limit: 3_600_000)
+        }
+        if let text = environment["FED_SERVER_IDLE_TIMEOUT_MS"] {
+            limits.idleTimeout = try serverMilliseconds(
+                text, key: "FED_SERVER_IDLE_TIMEOUT_MS", limit: 86_400_000)
+        }
+        if let text = environment["FED_SERVER_MAX_CONNECTIONS"] {
+            guard let number = Int(text), (1...1_000_000).contains(number) else {
+                throw Problem("FED_SERVER_MAX_CONNECTIONS='\(text)' is not a whole number in 1…1000000")
+            }
+            limits.maxConnections = number
+        }
+    }
+
+    /// A server timeout in whole milliseconds (1…`limit`) from text; the error names `key`.
+    public static func serverMilliseconds(
+        _ text: String, key: String, limit: Double
+    ) throws(Problem) -> Duration {
+        guard let value = Double(text) else {
+            throw Problem("\(key)='\(text)' is not a number of milliseconds")
+        }
+        return try serverMilliseconds(value, key: key, limit: limit)
+    }
+
+    /// A server timeout in whole milliseconds (1…`limit`); the error names `key`.
+    public static func serverMilliseconds(
+        _ value: Double, key: String, limit: Double
+    ) throws(Problem) -> Duration {
+        guard let duration = ServerLimits.milliseconds(value, limit: limit) else {
+            throw Problem("\(key) \(value) must be a whole number of milliseconds in 1…\(Int(limit))")
+        }
+        return duration
     }
 
     /// Checks values that no single key can check alone.
@@ -96,6 +137,7 @@ public enum ConfigurationLoader {
             throw Problem("health.probe_interval_ms and health.probe_timeout_ms must be positive")
         }
         if c.gateway.requestTimeout <= .zero { throw Problem("gateway.request_timeout_ms must be positive") }
+        if let problem = c.server.validationProblem { throw Problem(problem) }
         for (name, listen) in [
             ("catalog", c.catalog.listen), ("health", c.health.listen), ("router", c.router.listen),
             ("gateway", c.gateway.listen),

@@ -18,6 +18,8 @@ public struct FederationConfiguration: Sendable, Equatable {
     public var health = HealthSettings()
     public var router = RouterSettings()
     public var gateway = GatewaySettings()
+    /// Header-read and idle timeouts and the connection cap of every service's HTTP server.
+    public var server = ServerLimits()
 
     public init() {}
 }

@@ -3,11 +3,14 @@
 public enum FederationError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No node is registered that can serve the capability (and model, when one was named).
     case noCapacity(Capability, detail: String)
-    /// Nodes exist but every one is unhealthy or has an open circuit.
+    /// Nodes exist, and some would pass every rule of the request but are set aside for now (open
+    /// circuit, unhealthy, already tried); the detail names every cause with its nodes.
     case allNodesUnhealthy(Capability, detail: String)
-    /// Nodes exist but none meets the request's QoS (latency, throughput, cost, GPU).
+    /// Nodes exist but none meets the request's QoS (latency, throughput, cost, GPU, min score);
+    /// the detail names every cause with its nodes.
     case qosViolation(String)
-    /// Nodes exist but none is trusted with the request's privacy level.
+    /// Nodes exist but every one that a rule rejected is below the request's privacy level (and
+    /// none is only waiting for its circuit or health); the detail names every cause with its nodes.
     case privacyViolation(String)
     /// The chosen node could not be reached or answered with an error.
     case nodeUnreachable(NodeId, detail: String)
@@ -54,8 +57,9 @@ public enum FederationError: Error, Sendable, Equatable, CustomStringConvertible
             "no node serves capability '\(capability)'\(detail.isEmpty ? "" : ": \(detail)"); "
                 + "register a deployment with this capability"
         case .allNodesUnhealthy(let capability, let detail):
-            "every node for capability '\(capability)' is unhealthy or has an open circuit"
-                + (detail.isEmpty ? "" : " (\(detail))") + "; retry later"
+            "no node for capability '\(capability)' can take the request right now"
+                + (detail.isEmpty ? "" : ": \(detail)")
+                + "; retry later (an open circuit half-opens after its reset timeout)"
         case .qosViolation(let detail):
             "no node meets the request's QoS requirements: \(detail)"
         case .privacyViolation(let detail):

@@ -77,10 +77,10 @@ public func buildHealthApplication(
     ]
     let onServerRunning = options.onServerRunning
     return Application(
-        router: router,
-        configuration: .init(
+        router: router, server: configuration.server.httpServer(logger: logger),
+        configuration: configuration.server.applicationConfiguration(
             address: .hostname(settings.listen.host, port: settings.listen.port),
-            serverName: "federation-health"),
+            serverName: "federation-health", logger: logger),
         services: services,
         onServerRunning: { channel in
             await onServerRunning(channel.localAddress?.port ?? settings.listen.port)

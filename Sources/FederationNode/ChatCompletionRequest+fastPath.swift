@@ -3,14 +3,17 @@ import NIOCore
 
 /// The hot path for chat bodies: ``JSONParser`` plus a field-by-field read, about three times
 /// cheaper than `JSONDecoder`. Anything unexpected returns nil and the caller decodes again with
-/// `JSONDecoder`, whose errors name the field, so both paths accept and reject the same bodies.
+/// `JSONDecoder`, whose errors name the field. Both paths then run the same ``validate()``, so they
+/// accept and reject the same bodies (FastPathAgreementTests checks a corpus of both kinds).
 extension ChatCompletionRequest {
     /// Decodes a chat body, fast when it is well-formed.
     static func decode(from buffer: ByteBuffer) throws -> ChatCompletionRequest {
         let fast = buffer.withUnsafeReadableBytes { bytes in
             JSONParser.parse(bytes).flatMap(ChatCompletionRequest.init(json:))
         }
-        return try fast ?? decodeJSON(ChatCompletionRequest.self, from: buffer)
+        let request = try fast ?? decodeJSON(ChatCompletionRequest.self, from: buffer)
+        try request.validate()
+        return request
     }
 
     init?(json: JSONValue) {
@@ -23,9 +26,10 @@ extension ChatCompletionRequest {
             guard let message = Message(json: raw) else { return nil }
             messages.append(message)
         }
-        guard let maxTokens = Self.optionalInt(fields["max_tokens"]),
-            let maxCompletionTokens = Self.optionalInt(fields["max_completion_tokens"]),
-            let stream = Self.optionalBool(fields["stream"])
+        guard let maxTokens = Self.optionalNumber(fields["max_tokens"]),
+            let maxCompletionTokens = Self.optionalNumber(fields["max_completion_tokens"]),
+            let stream = Self.optionalBool(fields["stream"]),
+            let sampling = SamplingParameters(json: fields)
         else { return nil }
         var streamOptions: StreamOptions?
         switch fields["stream_options"] {
@@ -39,21 +43,20 @@ extension ChatCompletionRequest {
         }
         self.init(
             model: model, messages: messages, maxTokens: maxTokens, maxCompletionTokens: maxCompletionTokens,
-            stream: stream, streamOptions: streamOptions)
+            stream: stream, streamOptions: streamOptions, sampling: sampling)
     }
 
-    /// `.some(nil)` for absent or null, `.some(n)` for an integer, nil (fall back) for anything else.
-    private static func optionalInt(_ value: JSONValue?) -> Int?? {
+    /// `.some(nil)` for absent or null, `.some(x)` for a finite number (checked later by
+    /// ``requestInteger(_:param:range:)``, as on the slow path), nil (fall back) for anything else.
+    static func optionalNumber(_ value: JSONValue?) -> Double?? {
         switch value {
         case nil, .null?: return .some(nil)
-        case .number(let number)?:
-            guard number == number.rounded(), abs(number) < 1e15 else { return nil }
-            return .some(Int(number))
+        case .number(let number)?: return number.isFinite ? .some(number) : nil
         default: return nil
         }
     }
 
-    private static func optionalBool(_ value: JSONValue?) -> Bool?? {
+    static func optionalBool(_ value: JSONValue?) -> Bool?? {
         switch value {
         case nil, .null?: return .some(nil)
         case .bool(let flag)?: return .some(flag)
@@ -65,11 +68,12 @@ extension ChatCompletionRequest {
 extension ChatCompletionRequest.Message {
     init?(json: JSONValue) {
         guard case .object(let fields) = json, let role = fields["role"]?.stringValue else { return nil }
+        let hasCalls = [fields["tool_calls"], fields["function_call"]].contains { $0 != nil && $0 != .null }
         switch fields["content"] {
         case nil, .null?:
-            self.init(role: role, content: nil)
+            self.init(role: role, content: nil, hasCalls: hasCalls)
         case .string(let text)?:
-            self.init(role: role, content: .text(text))
+            self.init(role: role, content: .text(text), hasCalls: hasCalls)
         case .array(let rawParts)?:
             var parts: [MessageContent.Part] = []
             for raw in rawParts {
@@ -80,9 +84,41 @@ extension ChatCompletionRequest.Message {
                 default: return nil
                 }
             }
-            self.init(role: role, content: .parts(parts))
+            self.init(role: role, content: .parts(parts), hasCalls: hasCalls)
         default:
             return nil
         }
+    }
+}
+
+extension SamplingParameters {
+    /// The sampling fields of a parsed body; nil (fall back to `JSONDecoder`) when one has a type
+    /// the fast path does not accept.
+    init?(json fields: [String: JSONValue]) {
+        guard let n = ChatCompletionRequest.optionalNumber(fields["n"]),
+            let temperature = ChatCompletionRequest.optionalNumber(fields["temperature"]),
+            let topP = ChatCompletionRequest.optionalNumber(fields["top_p"]),
+            let presencePenalty = ChatCompletionRequest.optionalNumber(fields["presence_penalty"]),
+            let frequencyPenalty = ChatCompletionRequest.optionalNumber(fields["frequency_penalty"])
+        else { return nil }
+        var stop: Stop?
+        switch fields["stop"] {
+        case nil, .null?:
+            stop = nil
+        case .string(let text)?:
+            stop = .one(text)
+        case .array(let items)?:
+            var texts: [String] = []
+            for item in items {
+                guard let text = item.stringValue else { return nil }
+                texts.append(text)
+            }
+            stop = .many(texts)
+        default:
+            return nil
+        }
+        self.init(
+            n: n, temperature: temperature, topP: topP, presencePenalty: presencePenalty,
+            frequencyPenalty: frequencyPenalty, stop: stop)
     }
 }

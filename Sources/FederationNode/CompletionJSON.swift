@@ -12,30 +12,36 @@ enum CompletionJSON {
         "{\"prompt_tokens\":\(prompt),\"completion_tokens\":\(completion),\"total_tokens\":\(prompt + completion)}"
     }
 
-    /// A complete (non-streamed) response.
+    /// A complete (non-streamed) response with one choice per text (`n`), indexed in order.
     static func response(
-        kind: Kind, id: String, created: Int, model: String, text: String, finishReason: String,
+        kind: Kind, id: String, created: Int, model: String, texts: [String], finishReason: String,
         promptTokens: Int, completionTokens: Int
     ) -> String {
-        let choice: String
-        switch kind {
-        case .chat:
-            choice =
-                "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(quoted(text))},"
-                + "\"logprobs\":null,\"finish_reason\":\"\(finishReason)\"}"
-        case .text:
-            choice =
-                "{\"index\":0,\"text\":\(quoted(text)),\"logprobs\":null,\"finish_reason\":\"\(finishReason)\"}"
+        var choices: [String] = []
+        choices.reserveCapacity(texts.count)
+        for (index, text) in texts.enumerated() {
+            switch kind {
+            case .chat:
+                choices.append(
+                    "{\"index\":\(index),\"message\":{\"role\":\"assistant\",\"content\":\(quoted(text))},"
+                        + "\"logprobs\":null,\"finish_reason\":\"\(finishReason)\"}")
+            case .text:
+                choices.append(
+                    "{\"index\":\(index),\"text\":\(quoted(text)),\"logprobs\":null,"
+                        + "\"finish_reason\":\"\(finishReason)\"}")
+            }
         }
         let object = kind == .chat ? "chat.completion" : "text_completion"
         return "{\"id\":\"\(id)\",\"object\":\"\(object)\",\"created\":\(created),\"model\":\(quoted(model)),"
-            + "\"choices\":[\(choice)],\"usage\":\(usage(prompt: promptTokens, completion: completionTokens))}"
+            + "\"choices\":[\(choices.joined(separator: ","))],"
+            + "\"usage\":\(usage(prompt: promptTokens, completion: completionTokens))}"
     }
 
-    /// One stream chunk. `role` goes in the first chat chunk only; `finishReason` in the last.
+    /// One stream chunk for choice `index`. `role` goes in each chat choice's first chunk only;
+    /// `finishReason` in its last.
     static func chunk(
-        kind: Kind, id: String, created: Int, model: String, content: String?, role: Bool = false,
-        finishReason: String? = nil
+        kind: Kind, id: String, created: Int, model: String, index: Int = 0, content: String?,
+        role: Bool = false, finishReason: String? = nil
     ) -> String {
         let finish = finishReason.map { "\"\($0)\"" } ?? "null"
         let choice: String
@@ -45,10 +51,11 @@ enum CompletionJSON {
             if role { delta.append("\"role\":\"assistant\"") }
             if let content { delta.append("\"content\":\(quoted(content))") }
             choice =
-                "{\"index\":0,\"delta\":{\(delta.joined(separator: ","))},\"logprobs\":null,\"finish_reason\":\(finish)}"
+                "{\"index\":\(index),\"delta\":{\(delta.joined(separator: ","))},\"logprobs\":null,"
+                + "\"finish_reason\":\(finish)}"
         case .text:
             choice =
-                "{\"index\":0,\"text\":\(quoted(content ?? "")),\"logprobs\":null,\"finish_reason\":\(finish)}"
+                "{\"index\":\(index),\"text\":\(quoted(content ?? "")),\"logprobs\":null,\"finish_reason\":\(finish)}"
         }
         return "{\"id\":\"\(id)\",\"object\":\"\(chunkObject(kind))\",\"created\":\(created),"
             + "\"model\":\(quoted(model)),\"choices\":[\(choice)]}"

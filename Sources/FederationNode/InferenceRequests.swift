@@ -1,10 +1,35 @@
 import FederationHTTP
 
-/// `POST /v1/chat/completions` body (the fields this node reads; others are ignored).
+/// `POST /v1/chat/completions` body (the fields this node reads; others are ignored). Decoding
+/// checks types; ``validate()`` (ChatCompletionRequest+validation.swift) checks values.
 struct ChatCompletionRequest: Decodable, Sendable {
     struct Message: Decodable, Sendable {
         let role: String
         let content: MessageContent?
+        /// Whether the message carries `tool_calls` or `function_call` (an assistant message may
+        /// then have no content).
+        let hasCalls: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case role, content
+            case toolCalls = "tool_calls"
+            case functionCall = "function_call"
+        }
+
+        init(role: String, content: MessageContent?, hasCalls: Bool = false) {
+            self.role = role
+            self.content = content
+            self.hasCalls = hasCalls
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            role = try container.decode(String.self, forKey: .role)
+            content = try container.decodeIfPresent(MessageContent.self, forKey: .content)
+            hasCalls = try [CodingKeys.toolCalls, .functionCall].contains { key in
+                try container.contains(key) && !container.decodeNil(forKey: key)
+            }
+        }
     }
 
     struct StreamOptions: Decodable, Sendable {
@@ -14,16 +39,42 @@ struct ChatCompletionRequest: Decodable, Sendable {
 
     let model: String
     let messages: [Message]
-    let maxTokens: Int?
-    let maxCompletionTokens: Int?
+    /// Numbers stay `Double` until ``requestInteger(_:param:range:)`` checks them.
+    let maxTokens: Double?
+    let maxCompletionTokens: Double?
     let stream: Bool?
     let streamOptions: StreamOptions?
+    let sampling: SamplingParameters
 
     enum CodingKeys: String, CodingKey {
         case model, messages, stream
         case maxTokens = "max_tokens"
         case maxCompletionTokens = "max_completion_tokens"
         case streamOptions = "stream_options"
+    }
+
+    init(
+        model: String, messages: [Message], maxTokens: Double?, maxCompletionTokens: Double?, stream: Bool?,
+        streamOptions: StreamOptions?, sampling: SamplingParameters = .init()
+    ) {
+        self.model = model
+        self.messages = messages
+        self.maxTokens = maxTokens
+        self.maxCompletionTokens = maxCompletionTokens
+        self.stream = stream
+        self.streamOptions = streamOptions
+        self.sampling = sampling
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        model = try container.decode(String.self, forKey: .model)
+        messages = try container.decode([Message].self, forKey: .messages)
+        maxTokens = try container.decodeIfPresent(Double.self, forKey: .maxTokens)
+        maxCompletionTokens = try container.decodeIfPresent(Double.self, forKey: .maxCompletionTokens)
+        stream = try container.decodeIfPresent(Bool.self, forKey: .stream)
+        streamOptions = try container.decodeIfPresent(StreamOptions.self, forKey: .streamOptions)
+        sampling = try SamplingParameters(from: decoder)
     }
 
     /// The text the answer is derived from: every message's role and content.
@@ -69,14 +120,26 @@ enum MessageContent: Decodable, Sendable {
 struct CompletionRequest: Decodable, Sendable {
     let model: String
     let prompt: Prompt
-    let maxTokens: Int?
+    let maxTokens: Double?
     let stream: Bool?
     let streamOptions: ChatCompletionRequest.StreamOptions?
+    let sampling: SamplingParameters
 
     enum CodingKeys: String, CodingKey {
         case model, prompt, stream
         case maxTokens = "max_tokens"
         case streamOptions = "stream_options"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        model = try container.decode(String.self, forKey: .model)
+        prompt = try container.decode(Prompt.self, forKey: .prompt)
+        maxTokens = try container.decodeIfPresent(Double.self, forKey: .maxTokens)
+        stream = try container.decodeIfPresent(Bool.self, forKey: .stream)
+        streamOptions = try container.decodeIfPresent(
+            ChatCompletionRequest.StreamOptions.self, forKey: .streamOptions)
+        sampling = try SamplingParameters(from: decoder)
     }
 }
 
@@ -113,7 +176,7 @@ struct EmbeddingRequest: Decodable, Sendable {
     let model: String
     let input: Prompt
     let encodingFormat: String?
-    let dimensions: Int?
+    let dimensions: Double?
 
     enum CodingKeys: String, CodingKey {
         case model, input, dimensions
@@ -138,7 +201,7 @@ struct SpeechRequest: Decodable, Sendable {
 struct ImageRequest: Decodable, Sendable {
     let prompt: String
     let model: String?
-    let n: Int?
+    let n: Double?
     let size: String?
     let responseFormat: String?
 
@@ -146,14 +209,4 @@ struct ImageRequest: Decodable, Sendable {
         case prompt, model, n, size
         case responseFormat = "response_format"
     }
-}
-
-/// Checks `max_tokens`-style limits; the error names the field.
-func validatedMaxTokens(_ value: Int?, param: String, default defaultValue: Int) throws -> Int {
-    guard let value else { return defaultValue }
-    guard (1...16_384).contains(value) else {
-        throw OpenAIError.invalid(
-            "'\(param)' must be between 1 and 16384, got \(value).", param: param, code: "invalid_value")
-    }
-    return value
 }

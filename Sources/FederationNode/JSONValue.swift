@@ -66,7 +66,8 @@ public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral,
 
     public var stringValue: String? { if case .string(let value) = self { value } else { nil } }
     public var doubleValue: Double? { if case .number(let value) = self { value } else { nil } }
-    public var intValue: Int? { doubleValue.map { Int($0) } }
+    /// The number as an `Int` when it is a whole number that fits (never a trapping conversion).
+    public var intValue: Int? { doubleValue.flatMap { Int(exactly: $0) } }
     public var boolValue: Bool? { if case .bool(let value) = self { value } else { nil } }
     public var arrayValue: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
 }

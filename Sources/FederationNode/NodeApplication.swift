@@ -1,4 +1,5 @@
 import FederationCore
+import FederationHTTP
 import Hummingbird
 import Logging
 import NIOCore
@@ -19,12 +20,13 @@ public func buildNodeApplication(
     var logger = logger
     logger[metadataKey: "node"] = .string(configuration.nodeId)
     let runtime = NodeRuntime(configuration: configuration, logger: logger)
-    let router = Router()
+    let router = Router(context: NodeRequestContext.self)
     router.addNodeRoutes(runtime: runtime)
     var app = Application(
-        router: router,
-        configuration: .init(
-            address: .hostname(configuration.host, port: configuration.port), serverName: "federation-node"),
+        router: router, server: configuration.server.httpServer(logger: logger),
+        configuration: configuration.server.applicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "federation-node",
+            logger: logger),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port)
         },
         logger: logger
@@ -35,15 +37,43 @@ public func buildNodeApplication(
     return app
 }
 
-extension Router<BasicRequestContext> {
+/// The node's request context: Hummingbird's basic one plus the connection, so that a handler
+/// can tell when its client went away (``ClientDisconnect``).
+public struct NodeRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The client's connection.
+    let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// The connection's disconnect signal (nil on a server not built with the shared limits).
+    var clientDisconnect: ClientDisconnect? { ClientDisconnect.of(channel) }
+}
+
+extension Router<NodeRequestContext> {
     /// Registers every route the node serves.
     func addNodeRoutes(runtime: NodeRuntime) {
-        post("/v1/chat/completions") { request, _ in try await runtime.chatCompletion(request) }
-        post("/v1/completions") { request, _ in try await runtime.completion(request) }
-        post("/v1/embeddings") { request, _ in try await runtime.embeddings(request) }
-        post("/v1/audio/transcriptions") { request, _ in try await runtime.transcription(request) }
-        post("/v1/audio/speech") { request, _ in try await runtime.speech(request) }
-        post("/v1/images/generations") { request, _ in try await runtime.imageGeneration(request) }
+        post("/v1/chat/completions") { request, context in
+            try await runtime.chatCompletion(request, gone: context.clientDisconnect)
+        }
+        post("/v1/completions") { request, context in
+            try await runtime.completion(request, gone: context.clientDisconnect)
+        }
+        post("/v1/embeddings") { request, context in
+            try await runtime.embeddings(request, gone: context.clientDisconnect)
+        }
+        post("/v1/audio/transcriptions") { request, context in
+            try await runtime.transcription(request, gone: context.clientDisconnect)
+        }
+        post("/v1/audio/speech") { request, context in
+            try await runtime.speech(request, gone: context.clientDisconnect)
+        }
+        post("/v1/images/generations") { request, context in
+            try await runtime.imageGeneration(request, gone: context.clientDisconnect)
+        }
         get("/v1/models") { _, _ in try runtime.listModels() }
         get("/health") { _, _ in try runtime.health() }
         get("/healthz") { _, _ in

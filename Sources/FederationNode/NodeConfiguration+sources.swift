@@ -16,7 +16,8 @@ extension NodeConfiguration {
         "register_token",
         "register_interval", "error_rate", "error_status", "rate_limit_rate", "retry_after_seconds",
         "hang_rate",
-        "stall_after_tokens", "stall_seconds", "crash_after_requests", "unhealthy",
+        "stall_after_tokens", "stall_seconds", "crash_after_requests", "unhealthy", "header_timeout_ms",
+        "idle_timeout_ms", "max_connections",
     ]
 
     /// Sets one setting from its text form; the error names the key and the expected form.
@@ -57,6 +58,11 @@ extension NodeConfiguration {
         case "stall_seconds": faults.stallSeconds = try Self.double(key, value)
         case "crash_after_requests": faults.crashAfterRequests = try Self.int(key, value)
         case "unhealthy": faults.unhealthy = try Self.bool(key, value)
+        case "header_timeout_ms":
+            server.headerTimeout = try Self.milliseconds(key, value, limit: 3_600_000)
+        case "idle_timeout_ms":
+            server.idleTimeout = try Self.milliseconds(key, value, limit: 86_400_000)
+        case "max_connections": server.maxConnections = try Self.int(key, value)
         default:
             throw .invalid("unknown setting '\(key)'; known settings: \(Self.keys.joined(separator: ", "))")
         }
@@ -144,6 +150,20 @@ extension NodeConfiguration {
             throw .invalid("\(key) must be a number, got '\(value)'")
         }
         return number
+    }
+
+    /// Whole milliseconds in 1…`limit` (checked: never a trapping conversion).
+    static func milliseconds(
+        _ key: String, _ value: String, limit: Double
+    ) throws(NodeConfigurationError)
+        -> Duration
+    {
+        guard let number = Double(value.trimmingSpaces),
+            let duration = ServerLimits.milliseconds(number, limit: limit)
+        else {
+            throw .invalid("\(key) must be a whole number of milliseconds in 1…\(Int(limit)), got '\(value)'")
+        }
+        return duration
     }
 
     static func bool(_ key: String, _ value: String) throws(NodeConfigurationError) -> Bool {

@@ -85,6 +85,8 @@ public struct NodeConfiguration: Sendable {
     public var maxConcurrency: Int = 64
     /// Largest request body accepted, in bytes (larger gets 413).
     public var maxBodyBytes: Int = 4 * 1024 * 1024
+    /// Header-read and idle timeouts and the connection cap of the HTTP server (as every service).
+    public var server = ServerLimits()
     /// Seed for latency sampling and fault decisions (generated text is always derived from the prompt).
     public var seed: UInt64 = 42
     /// Faults active from the start (changeable at run time via `/admin/faults`).
@@ -126,8 +128,9 @@ public struct NodeConfiguration: Sendable {
         for model in models where model.capabilities.isEmpty {
             throw .invalid("model '\(model.name)' has no capabilities")
         }
-        guard tokensPerSecond >= 0, tokensPerSecond.isFinite else {
-            throw .invalid("tokens-per-second must be ≥ 0 (0 = unlimited), got \(tokensPerSecond)")
+        guard tokensPerSecond == 0 || (0.01...1_000_000).contains(tokensPerSecond) else {
+            throw .invalid(
+                "tokens-per-second must be 0 (unlimited) or in 0.01…1000000, got \(tokensPerSecond)")
         }
         guard defaultMaxTokens >= 1 else { throw .invalid("default max tokens must be ≥ 1") }
         guard (1...65536).contains(embeddingDimension) else {
@@ -139,10 +142,12 @@ public struct NodeConfiguration: Sendable {
         guard maxBodyBytes >= 1024 else {
             throw .invalid("max body bytes must be ≥ 1024, got \(maxBodyBytes)")
         }
-        guard registrationIntervalSeconds > 0 else {
-            throw .invalid("registration interval must be > 0 seconds")
+        guard registrationIntervalSeconds > 0, registrationIntervalSeconds <= 86_400 else {
+            throw .invalid(
+                "register_interval must be in (0, 86400] seconds, got \(registrationIntervalSeconds)")
         }
         if let problem = faults.validationProblem { throw .invalid(problem) }
+        if let problem = server.problem(keyPrefix: "") { throw .invalid(problem) }
     }
 }
 

@@ -13,51 +13,72 @@ extension NodeRuntime {
         let prompt: String
         let maxTokens: Int
         let explicitMaxTokens: Bool
+        /// `n`: how many choices, generated side by side (at the token rate each).
+        let choices: Int
         let stream: Bool
         let includeUsage: Bool
     }
 
-    func chatCompletion(_ request: Request) async throws -> Response {
-        try await serveInference(request) { buffer in
+    func chatCompletion(
+        _ request: Request, gone: @autoclosure () -> ClientDisconnect?
+    ) async throws -> Response {
+        try await serveInference(request, gone: gone()) { buffer in
             let body = try ChatCompletionRequest.decode(from: buffer)
-            guard !body.messages.isEmpty else {
-                throw OpenAIError.invalid(
-                    "'messages' must contain at least one message.", param: "messages", code: "invalid_value")
-            }
             let param = body.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens"
             let requested = body.maxCompletionTokens ?? body.maxTokens
+            let maxTokens = try validatedMaxTokens(
+                requested, param: param, default: self.configuration.defaultMaxTokens)
+            let choices = try body.sampling.validatedChoiceCount()
             return Generation(
                 kind: .chat, model: try self.model(named: body.model, for: [.generate, .code]).name,
-                prompt: body.prompt,
-                maxTokens: try validatedMaxTokens(
-                    requested, param: param, default: self.configuration.defaultMaxTokens),
-                explicitMaxTokens: requested != nil, stream: body.stream ?? false,
+                prompt: body.prompt, maxTokens: maxTokens, explicitMaxTokens: requested != nil,
+                choices: choices, stream: body.stream ?? false,
                 includeUsage: body.streamOptions?.includeUsage ?? false)
+        } hold: { generation in
+            self.pacing(generation)
         } respond: { generation, permit in
             try await self.generate(generation, permit: permit)
         }
     }
 
-    func completion(_ request: Request) async throws -> Response {
-        try await serveInference(request) { buffer in
+    func completion(_ request: Request, gone: @autoclosure () -> ClientDisconnect?) async throws -> Response {
+        try await serveInference(request, gone: gone()) { buffer in
             let body = try decodeJSON(CompletionRequest.self, from: buffer)
-            let defaultMaxTokens = self.configuration.defaultMaxTokens
+            let maxTokens = try validatedMaxTokens(
+                body.maxTokens, param: "max_tokens", default: self.configuration.defaultMaxTokens)
+            let choices = try body.sampling.validatedChoiceCount()
             return Generation(
                 kind: .text, model: try self.model(named: body.model, for: [.generate, .code]).name,
-                prompt: body.prompt.texts.joined(separator: "\n"),
-                maxTokens: try validatedMaxTokens(
-                    body.maxTokens, param: "max_tokens", default: defaultMaxTokens),
-                explicitMaxTokens: body.maxTokens != nil, stream: body.stream ?? false,
+                prompt: body.prompt.texts.joined(separator: "\n"), maxTokens: maxTokens,
+                explicitMaxTokens: body.maxTokens != nil, choices: choices, stream: body.stream ?? false,
                 includeUsage: body.streamOptions?.includeUsage ?? false)
+        } hold: { generation in
+            self.pacing(generation)
         } respond: { generation, permit in
             try await self.generate(generation, permit: permit)
         }
+    }
+
+    /// How long a non-streamed answer holds its slot before it is sent (zero for streams: they
+    /// return at once and pace while writing).
+    func pacing(_ generation: Generation) -> Duration {
+        guard !generation.stream, configuration.tokensPerSecond > 0 else { return .zero }
+        // maxTokens ≤ 16384 and the rate > 0 are checked, so this is a bounded number of seconds.
+        return .seconds(Double(generation.maxTokens) / configuration.tokensPerSecond)
+    }
+
+    /// The tokens of choice `index`: choice 0 is the prompt's text (as without `n`), the others
+    /// are derived from the prompt and their index, so choices differ.
+    static func tokens(for generation: Generation, choice index: Int) -> [String] {
+        let seed = index == 0 ? generation.prompt : generation.prompt + "\u{1}choice \(index)"
+        return DeterministicText.tokens(for: seed, count: generation.maxTokens)
     }
 
     /// Answers in one JSON body or as a paced event stream; the permit is released when the answer is done.
     func generate(_ generation: Generation, permit: AdmissionQueue.Permit) async throws -> Response {
-        let tokens = DeterministicText.tokens(for: generation.prompt, count: generation.maxTokens)
+        let choices = (0..<generation.choices).map { Self.tokens(for: generation, choice: $0) }
         let promptTokens = max(1, DeterministicText.tokenCount(generation.prompt))
+        let completionTokens = choices.reduce(0) { $0 + $1.count }
         // Generating exactly max_tokens is "length" when the client set the limit, a natural "stop" otherwise.
         let finishReason = generation.explicitMaxTokens ? "length" : "stop"
         let id = makeId(prefix: generation.kind == .chat ? "chatcmpl" : "cmpl")
@@ -65,13 +86,12 @@ extension NodeRuntime {
 
         guard generation.stream else {
             defer { permit.release() }
-            if configuration.tokensPerSecond > 0 {
-                try await Task.sleep(for: .seconds(Double(tokens.count) / configuration.tokensPerSecond))
-            }
+            let pacing = pacing(generation)
+            if pacing > .zero { try await Task.sleep(for: pacing) }
             let json = CompletionJSON.response(
                 kind: generation.kind, id: id, created: created, model: generation.model,
-                text: tokens.joined(),
-                finishReason: finishReason, promptTokens: promptTokens, completionTokens: tokens.count)
+                texts: choices.map { $0.joined() }, finishReason: finishReason, promptTokens: promptTokens,
+                completionTokens: completionTokens)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: json)))
@@ -85,14 +105,17 @@ extension NodeRuntime {
                 let kind = generation.kind
                 let model = generation.model
                 if kind == .chat {
-                    let first = CompletionJSON.chunk(
-                        kind: kind, id: id, created: created, model: model, content: "", role: true)
-                    try await SSEWriter.send(first, to: &writer)
+                    for choice in choices.indices {
+                        let first = CompletionJSON.chunk(
+                            kind: kind, id: id, created: created, model: model, index: choice, content: "",
+                            role: true)
+                        try await SSEWriter.send(first, to: &writer)
+                    }
                 }
                 let clock = ContinuousClock()
                 var start = clock.now
-                for (index, token) in tokens.enumerated() {
-                    if let stall, index == stall.afterTokens {
+                for step in 0..<generation.maxTokens {
+                    if let stall, step == stall.afterTokens {
                         self.faults.recordStall()
                         // A stall (unlike normal pacing) does not hold up a graceful shutdown.
                         try await cancelWhenGracefulShutdown {
@@ -102,21 +125,26 @@ extension NodeRuntime {
                     }
                     if self.configuration.tokensPerSecond > 0 {
                         let due = start.advanced(
-                            by: .seconds(Double(index + 1) / self.configuration.tokensPerSecond))
+                            by: .seconds(Double(step + 1) / self.configuration.tokensPerSecond))
                         try await Task.sleep(until: due, clock: clock)
                     }
-                    let chunk = CompletionJSON.chunk(
-                        kind: kind, id: id, created: created, model: model, content: token)
-                    try await SSEWriter.send(chunk, to: &writer)
+                    for (choice, tokens) in choices.enumerated() {
+                        let chunk = CompletionJSON.chunk(
+                            kind: kind, id: id, created: created, model: model, index: choice,
+                            content: tokens[step])
+                        try await SSEWriter.send(chunk, to: &writer)
+                    }
                 }
-                let last = CompletionJSON.chunk(
-                    kind: kind, id: id, created: created, model: model, content: kind == .chat ? nil : "",
-                    finishReason: finishReason)
-                try await SSEWriter.send(last, to: &writer)
+                for choice in choices.indices {
+                    let last = CompletionJSON.chunk(
+                        kind: kind, id: id, created: created, model: model, index: choice,
+                        content: kind == .chat ? nil : "", finishReason: finishReason)
+                    try await SSEWriter.send(last, to: &writer)
+                }
                 if generation.includeUsage {
                     let usage = CompletionJSON.usageChunk(
                         kind: kind, id: id, created: created, model: model, prompt: promptTokens,
-                        completion: tokens.count)
+                        completion: completionTokens)
                     try await SSEWriter.send(usage, to: &writer)
                 }
                 try await SSEWriter.finish(&writer)

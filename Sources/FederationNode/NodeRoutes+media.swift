@@ -6,20 +6,18 @@ import NIOCore
 
 /// Embeddings, transcription, speech and image generation.
 extension NodeRuntime {
-    func embeddings(_ request: Request) async throws -> Response {
+    func embeddings(_ request: Request, gone: @autoclosure () -> ClientDisconnect?) async throws -> Response {
         let defaultDimension = configuration.embeddingDimension
-        return try await serveInference(request) { buffer in
+        return try await serveInference(request, gone: gone()) { buffer in
             let body = try decodeJSON(EmbeddingRequest.self, from: buffer)
             let model = try self.model(named: body.model, for: [.embed])
             guard !body.input.texts.isEmpty else {
                 throw OpenAIError.invalid(
                     "'input' must not be an empty array.", param: "input", code: "invalid_value")
             }
-            let dimension = body.dimensions ?? defaultDimension
-            guard (1...65_536).contains(dimension) else {
-                throw OpenAIError.invalid(
-                    "'dimensions' must be between 1 and 65536.", param: "dimensions", code: "invalid_value")
-            }
+            let dimension =
+                try requestInteger(body.dimensions, param: "dimensions", range: 1...65_536)
+                ?? defaultDimension
             let format = body.encodingFormat ?? "float"
             guard format == "float" || format == "base64" else {
                 throw OpenAIError.invalid(
@@ -54,9 +52,11 @@ extension NodeRuntime {
         return Data(bytes).base64EncodedString()
     }
 
-    func transcription(_ request: Request) async throws -> Response {
+    func transcription(
+        _ request: Request, gone: @autoclosure () -> ClientDisconnect?
+    ) async throws -> Response {
         let contentType = request.headers[.contentType] ?? ""
-        return try await serveInference(request) { buffer in
+        return try await serveInference(request, gone: gone()) { buffer in
             guard let boundary = MultipartFormData.boundary(fromContentType: contentType) else {
                 throw OpenAIError.invalid(
                     "Expected a multipart/form-data body with a boundary (got Content-Type '\(contentType)').",
@@ -100,8 +100,8 @@ extension NodeRuntime {
         }
     }
 
-    func speech(_ request: Request) async throws -> Response {
-        try await serveInference(request) { buffer in
+    func speech(_ request: Request, gone: @autoclosure () -> ClientDisconnect?) async throws -> Response {
+        try await serveInference(request, gone: gone()) { buffer in
             let body = try decodeJSON(SpeechRequest.self, from: buffer)
             _ = try self.model(named: body.model, for: [.synthesize])
             guard !body.input.isEmpty else {
@@ -133,8 +133,10 @@ extension NodeRuntime {
         let asURL: Bool
     }
 
-    func imageGeneration(_ request: Request) async throws -> Response {
-        try await serveInference(request) { buffer in
+    func imageGeneration(
+        _ request: Request, gone: @autoclosure () -> ClientDisconnect?
+    ) async throws -> Response {
+        try await serveInference(request, gone: gone()) { buffer in
             let body = try decodeJSON(ImageRequest.self, from: buffer)
             let model =
                 try body.model.map { try self.model(named: $0, for: [.imageGen]) }
@@ -143,11 +145,7 @@ extension NodeRuntime {
                 throw OpenAIError.invalid(
                     "'prompt' must not be empty.", param: "prompt", code: "invalid_value")
             }
-            let count = body.n ?? 1
-            guard (1...4).contains(count) else {
-                throw OpenAIError.invalid(
-                    "'n' must be between 1 and 4, got \(count).", param: "n", code: "invalid_value")
-            }
+            let count = try requestInteger(body.n, param: "n", range: 1...4) ?? 1
             let (width, height) = try Self.imageSize(body.size)
             let format = body.responseFormat ?? "b64_json"
             guard format == "b64_json" || format == "url" else {

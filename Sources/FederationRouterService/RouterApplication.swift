@@ -72,9 +72,10 @@ public func buildRouterApplication(
     let listen = configuration.router.listen
     let startupLogger = logger
     return Application(
-        router: router,
-        configuration: .init(
-            address: .hostname(listen.host, port: listen.port), serverName: "federation-router"),
+        router: router, server: configuration.server.httpServer(logger: logger),
+        configuration: configuration.server.applicationConfiguration(
+            address: .hostname(listen.host, port: listen.port), serverName: "federation-router",
+            logger: logger),
         services: [view, owner],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port

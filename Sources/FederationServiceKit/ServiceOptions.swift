@@ -30,6 +30,23 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     public var logLevel: String?
 
+    @Option(
+        name: .customLong("header-timeout-ms"),
+        help:
+            "Close a connection whose request head is not complete this long after it opened (default 10000)."
+    )
+    public var headerTimeoutMs: Double?
+
+    @Option(
+        name: .customLong("idle-timeout-ms"),
+        help: "Close a connection idle (no request in progress) this long (default 75000).")
+    public var idleTimeoutMs: Double?
+
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Connections served at once; more wait until one closes (default 1024).")
+    public var maxConnections: Int?
+
     public init() {}
 
     /// The configuration for `service`: file, then environment, then these flags.
@@ -39,6 +56,15 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         if let redisURL { c.redisURL = redisURL }
         if let adminToken { c.adminToken = adminToken.isEmpty ? nil : adminToken }
         if let logLevel { c.logLevel = logLevel }
+        if let headerTimeoutMs {
+            c.server.headerTimeout = try ConfigurationLoader.serverMilliseconds(
+                headerTimeoutMs, key: "--header-timeout-ms", limit: 3_600_000)
+        }
+        if let idleTimeoutMs {
+            c.server.idleTimeout = try ConfigurationLoader.serverMilliseconds(
+                idleTimeoutMs, key: "--idle-timeout-ms", limit: 86_400_000)
+        }
+        if let maxConnections { c.server.maxConnections = maxConnections }
         func apply(_ listen: inout Listen) {
             if let host { listen.host = host }
             if let port { listen.port = port }

@@ -52,6 +52,20 @@ struct FederationNodeCommand: AsyncParsableCommand {
     var maxConcurrency: Int?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body (default 4194304).")
     var maxBodyBytes: Int?
+    @Option(
+        name: .customLong("header-timeout-ms"),
+        help:
+            "Close a connection whose request head is not complete this long after it opened (default 10000)."
+    )
+    var headerTimeoutMs: Int?
+    @Option(
+        name: .customLong("idle-timeout-ms"),
+        help: "Close a connection idle (no request in progress) this long (default 75000).")
+    var idleTimeoutMs: Int?
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Connections served at once; more wait until one closes (default 1024).")
+    var maxConnections: Int?
     @Option(help: "Seed for latency and fault dice (default 42).") var seed: UInt64?
     @Option(
         name: .customLong("register-url"),
@@ -102,6 +116,9 @@ struct FederationNodeCommand: AsyncParsableCommand {
             ("embedding_dimension", embeddingDimension.map(String.init)),
             ("max_concurrency", maxConcurrency.map(String.init)),
             ("max_body_bytes", maxBodyBytes.map(String.init)),
+            ("header_timeout_ms", headerTimeoutMs.map(String.init)),
+            ("idle_timeout_ms", idleTimeoutMs.map(String.init)),
+            ("max_connections", maxConnections.map(String.init)),
             ("seed", seed.map { String($0) }), ("register_url", registerURL),
             ("register_token", registerToken),
             ("register_interval", registerInterval.map { String($0) }),

@@ -24,10 +24,10 @@ struct BadInputTests {
                 "missing_required_parameter"
             ),
             (#"{"model":7,"messages":[]}"#, "model", "invalid_type"),
-            (#"{"model":"fed-chat","messages":[]}"#, "messages", "invalid_value"),
+            (#"{"model":"fed-chat","messages":[]}"#, "messages", "empty_array"),
             (
                 #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":0}"#,
-                "max_tokens", "invalid_value"
+                "max_tokens", "integer_below_min_value"
             ),
             (
                 #"{"model":"fed-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":"5"}"#,

@@ -93,3 +93,44 @@ def test_unknown_model_is_404(client):
         assert error.body["code"] == "model_not_found"
     else:
         raise AssertionError("expected a 404")
+
+
+def test_bad_role_is_rejected_as_openai_does(client):
+    import openai
+
+    try:
+        client.chat.completions.create(model="fed-chat", messages=[{"role": "wizard", "content": "x"}])
+    except openai.BadRequestError as error:
+        assert error.status_code == 400
+        assert error.body["param"] == "messages[0].role"
+        assert error.body["code"] == "invalid_value"
+        assert "'wizard'" in error.body["message"]
+    else:
+        raise AssertionError("expected a 400 for role 'wizard'")
+
+
+def test_out_of_range_temperature_is_rejected(client):
+    import openai
+
+    try:
+        client.chat.completions.create(
+            model="fed-chat", messages=[{"role": "user", "content": "x"}], temperature=99
+        )
+    except openai.BadRequestError as error:
+        assert error.body["param"] == "temperature"
+        assert error.body["code"] == "decimal_above_max_value"
+    else:
+        raise AssertionError("expected a 400 for temperature 99")
+
+
+def test_n_gives_that_many_choices(client):
+    reply = client.chat.completions.create(
+        model="fed-chat", messages=[{"role": "user", "content": "two please"}], n=2, max_tokens=3
+    )
+    assert [choice.index for choice in reply.choices] == [0, 1]
+    assert all(choice.message.content for choice in reply.choices)
+    assert reply.usage.completion_tokens == 6
+
+    texts = client.completions.create(model="fed-chat", prompt="two please", n=2, max_tokens=3)
+    assert [choice.index for choice in texts.choices] == [0, 1]
+    assert texts.usage.completion_tokens == 6

@@ -135,7 +135,7 @@ public final class RoutingEngine: Sendable {
                 modelFound = true
             }
             if !excluded.isEmpty, excluded.contains(node.id) {
-                evaluation.excludedCount += 1
+                evaluation.excluded.append(index)
                 continue
             }
             evaluation.considered += 1
@@ -194,7 +194,8 @@ struct Evaluation {
     var composite = CompositePolicy()
     var minScore = 0.0
     var considered = 0
-    var excludedCount = 0
+    /// Nodes skipped because this request already tried them.
+    var excluded: [Int] = []
     var healthy: [Scored] = []
     /// Ejected only because their health state is Unhealthy (policies and min score passed).
     var unhealthy: [Scored] = []
@@ -232,28 +233,7 @@ struct Evaluation {
     }
 
     private func noCandidateError(_ request: InferenceRequest) -> FederationError {
-        let capability = request.capability
-        if considered == 0 {
-            return .allNodesUnhealthy(
-                capability, detail: "all \(excludedCount) candidate node(s) were already tried")
-        }
-        let described = rejections.map { describe($0.why, node: nodes[$0.node], request: request) }
-        let ejections = described.filter { $0.policy == "circuit" || $0.policy == "health" }
-        if ejections.count == described.count {
-            return .allNodesUnhealthy(capability, detail: summary(described))
-        }
-        let policyRejections = described.filter { $0.policy != "circuit" && $0.policy != "health" }
-        if policyRejections.allSatisfy({ $0.policy == "privacy" }) {
-            return .privacyViolation(
-                "\(policyRejections.count) of \(considered) node(s) are below \(request.qos.privacy): "
-                    + summary(policyRejections))
-        }
-        return .qosViolation(summary(described))
-    }
-
-    private func summary(_ rejections: [Rejection]) -> String {
-        let shown = rejections.prefix(3).map { "\(nodes.isEmpty ? "" : "")\($0)" }.joined(separator: "; ")
-        return rejections.count > 3 ? shown + "; and \(rejections.count - 3) more" : shown
+        failure(request).error(capability: request.capability)
     }
 }
 

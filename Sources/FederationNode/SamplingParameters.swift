@@ -1,0 +1,94 @@
+import FederationHTTP
+
+/// The sampling fields chat and text completions share, checked as OpenAI checks them. This node
+/// generates deterministic text, so only `n` changes the answer; the others are validated so that
+/// a client learns of a bad value here rather than on a real provider.
+struct SamplingParameters: Decodable, Sendable, Equatable {
+    /// `stop`: one sequence or up to four.
+    enum Stop: Decodable, Sendable, Equatable {
+        case one(String)
+        case many([String])
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                self = .one(text)
+            } else if let texts = try? container.decode([String].self) {
+                self = .many(texts)
+            } else {
+                throw DecodingError.typeMismatch(
+                    String.self,
+                    .init(
+                        codingPath: decoder.codingPath,
+                        debugDescription: "stop must be a string or an array of strings"))
+            }
+        }
+    }
+
+    /// Most choices one request may ask for (OpenAI's limit).
+    static let maxChoices = 128
+    /// Most stop sequences (OpenAI's limit).
+    static let maxStopSequences = 4
+
+    var n: Double?
+    var temperature: Double?
+    var topP: Double?
+    var presencePenalty: Double?
+    var frequencyPenalty: Double?
+    var stop: Stop?
+
+    enum CodingKeys: String, CodingKey {
+        case n, temperature, stop
+        case topP = "top_p"
+        case presencePenalty = "presence_penalty"
+        case frequencyPenalty = "frequency_penalty"
+    }
+
+    init(
+        n: Double? = nil, temperature: Double? = nil, topP: Double? = nil, presencePenalty: Double? = nil,
+        frequencyPenalty: Double? = nil, stop: Stop? = nil
+    ) {
+        self.n = n
+        self.temperature = temperature
+        self.topP = topP
+        self.presencePenalty = presencePenalty
+        self.frequencyPenalty = frequencyPenalty
+        self.stop = stop
+    }
+
+    /// Checks every range; returns how many choices to generate. The error names the field.
+    func validatedChoiceCount() throws -> Int {
+        try Self.check(temperature, "temperature", 0...2)
+        try Self.check(topP, "top_p", 0...1)
+        try Self.check(presencePenalty, "presence_penalty", -2...2)
+        try Self.check(frequencyPenalty, "frequency_penalty", -2...2)
+        if case .many(let sequences) = stop, sequences.count > Self.maxStopSequences {
+            throw OpenAIError.invalid(
+                "Invalid 'stop': array too long. Expected an array with maximum length \(Self.maxStopSequences), "
+                    + "but got an array with length \(sequences.count) instead.",
+                param: "stop", code: "array_above_max_length")
+        }
+        return try requestInteger(n, param: "n", range: 1...Self.maxChoices) ?? 1
+    }
+
+    /// A decimal in `range`, in OpenAI's words (`decimal above maximum value`).
+    static func check(_ value: Double?, _ param: String, _ range: ClosedRange<Double>) throws {
+        guard let value else { return }
+        if value < range.lowerBound {
+            throw OpenAIError.invalid(
+                "Invalid '\(param)': decimal below minimum value. Expected a value >= \(format(range.lowerBound)), "
+                    + "but got \(format(value)) instead.", param: param, code: "decimal_below_min_value")
+        }
+        if value > range.upperBound {
+            throw OpenAIError.invalid(
+                "Invalid '\(param)': decimal above maximum value. Expected a value <= \(format(range.upperBound)), "
+                    + "but got \(format(value)) instead.", param: param, code: "decimal_above_max_value")
+        }
+    }
+
+    /// `2` rather than `2.0`; other values as Swift prints them.
+    static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}
