@@ -19,7 +19,7 @@ struct ServerLimitsWiringTests {
         var logger = Logger(label: "catalog-limits-test")
         logger.logLevel = .warning
         let app = buildCatalogApplication(
-            configuration: configuration, catalog: InMemoryCatalogStore(), leases: InMemoryLeaseStore(),
+            configuration: configuration, catalog: InMemoryCatalogStore(),
             registry: PrometheusCollectorRegistry(), logger: logger)
         try await app.test(.live) { client in
             let slow = try await RawConnection.connect(port: try #require(client.port))
