@@ -52,7 +52,8 @@ public struct NodeHealth: Sendable, Equatable, Codable {
         throughput: Double? = nil, queueDepth: Int? = nil, gpuUtilization: Double? = nil,
         consecutiveSuccesses: Int = 0, consecutiveFailures: Int = 0, totalSuccesses: UInt64 = 0,
         totalFailures: UInt64 = 0, lastCheck: Timestamp? = nil, reason: String? = nil,
-        latencySource: LatencySource? = nil, probeLatencyP50Ms: Double? = nil, probeLatencyP99Ms: Double? = nil,
+        latencySource: LatencySource? = nil, probeLatencyP50Ms: Double? = nil,
+        probeLatencyP99Ms: Double? = nil,
         inferenceLatencyP50Ms: Double? = nil, inferenceLatencyP99Ms: Double? = nil
     ) {
         self.latencySource = latencySource

@@ -44,7 +44,9 @@ public struct HealthConfiguration: Sendable, Equatable, Codable {
             ?? d.degradedLatency
         windowSize = try c.decodeIfPresent(Int.self, forKey: .windowSize) ?? d.windowSize
         inferenceLatencyMaxAge =
-            try c.decodeIfPresent(Double.self, forKey: .inferenceLatencyMaxAgeMs).map { Duration.milliseconds($0) }
+            try c.decodeIfPresent(Double.self, forKey: .inferenceLatencyMaxAgeMs).map {
+                Duration.milliseconds($0)
+            }
             ?? d.inferenceLatencyMaxAge
         if let problem = validationProblem {
             throw DecodingError.dataCorrupted(
@@ -75,7 +77,9 @@ public struct HealthConfiguration: Sendable, Equatable, Codable {
         if !(1...100_000).contains(windowSize) {
             problems.append("window_size \(windowSize) is outside 1…100000")
         }
-        if inferenceLatencyMaxAge <= .zero { problems.append("inference_latency_max_age_ms must be positive") }
+        if inferenceLatencyMaxAge <= .zero {
+            problems.append("inference_latency_max_age_ms must be positive")
+        }
         return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
 }
@@ -178,7 +182,8 @@ public struct HealthTracker: Sendable {
                 probeWindow.record(latency)
             case .inference:
                 // After a silence longer than the max age, old samples do not mix with new ones.
-                if let last = lastInferenceAt, time >= last.advanced(by: configuration.inferenceLatencyMaxAge) {
+                if let last = lastInferenceAt, time >= last.advanced(by: configuration.inferenceLatencyMaxAge)
+                {
                     window.removeAll()
                 }
                 window.record(latency, tokens: tokens)
@@ -270,14 +275,18 @@ public struct HealthTracker: Sendable {
             !window.isEmpty
             && lastInferenceAt.map { now < $0.advanced(by: configuration.inferenceLatencyMaxAge) } == true
         if recent {
-            (record.latencyP50Ms, record.latencyP99Ms) = (record.inferenceLatencyP50Ms, record.inferenceLatencyP99Ms)
+            (record.latencyP50Ms, record.latencyP99Ms) = (
+                record.inferenceLatencyP50Ms, record.inferenceLatencyP99Ms
+            )
             record.latencySource = .inference
         } else if !probeWindow.isEmpty {
             (record.latencyP50Ms, record.latencyP99Ms) = (record.probeLatencyP50Ms, record.probeLatencyP99Ms)
             record.latencySource = .probe
         } else if !window.isEmpty {
             // Only stale reports and no probe yet: the stale inference latency beats none.
-            (record.latencyP50Ms, record.latencyP99Ms) = (record.inferenceLatencyP50Ms, record.inferenceLatencyP99Ms)
+            (record.latencyP50Ms, record.latencyP99Ms) = (
+                record.inferenceLatencyP50Ms, record.inferenceLatencyP99Ms
+            )
             record.latencySource = .inference
         }
         record.state = state

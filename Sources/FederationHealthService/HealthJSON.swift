@@ -9,7 +9,8 @@ struct HealthJSON: Encodable, Sendable {
         case p50 = "latency_p50_ms", p99 = "latency_p99_ms", queueDepth = "queue_depth"
         case gpu = "gpu_utilization", successes = "consecutive_successes", failures = "consecutive_failures"
         case totalSuccesses = "total_successes", totalFailures = "total_failures", lastCheck = "last_check"
-        case latencySource = "latency_source", probeP50 = "probe_latency_p50_ms", probeP99 = "probe_latency_p99_ms"
+        case latencySource = "latency_source", probeP50 = "probe_latency_p50_ms", probeP99 =
+            "probe_latency_p99_ms"
         case inferenceP50 = "inference_latency_p50_ms", inferenceP99 = "inference_latency_p99_ms"
     }
 

@@ -62,7 +62,8 @@ struct LeaderLease: Service {
             if options.leaseEnabled { await leaseLoop() } else { await soloLoop() }
         }
         if options.leaseEnabled, let token = fence.current {
-            _ = try? await client.evalScript(Self.release, keys: [keys.healthLeader], arguments: [token.description])
+            _ = try? await client.evalScript(
+                Self.release, keys: [keys.healthLeader], arguments: [token.description])
             fence.set(nil)
             logger.notice("leader lease released")
         }

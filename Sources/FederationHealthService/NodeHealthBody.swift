@@ -24,7 +24,9 @@ public struct NodeHealthBody: Sendable, Equatable {
     /// What a `/health` body says. An empty body reports nothing.
     /// - Throws: ``NodeHealthBodyError`` when the bytes are not a JSON object.
     public static func parse(_ bytes: [UInt8]) throws(NodeHealthBodyError) -> NodeHealthBody {
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return NodeHealthBody() }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            return NodeHealthBody()
+        }
         let fields: Fields
         do {
             fields = try JSONDecoder().decode(Fields.self, from: Data(bytes))

@@ -64,7 +64,8 @@ public struct RedisAvailability: Sendable, Equatable {
     public static func isConnectionFailure(_ error: RedisError) -> Bool {
         switch error {
         case .connectionFailed, .connectionLost, .timeout, .reconnecting: true
-        case .server, .authenticationFailed, .transactionFailed, .unexpectedReply, .unsupportedCommand, .closed:
+        case .server, .authenticationFailed, .transactionFailed, .unexpectedReply, .unsupportedCommand,
+            .closed:
             false
         }
     }

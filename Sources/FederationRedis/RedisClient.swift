@@ -24,7 +24,8 @@ public final class RedisClient: Sendable {
         let pool = RedisPoolState(settle: configuration.availabilitySettle)
         self.pool = pool
         self.workers = (0..<max(1, configuration.poolSize)).map {
-            RedisWorker(configuration: configuration, name: "redis-\(configuration.endpoint)-\($0)", pool: pool)
+            RedisWorker(
+                configuration: configuration, name: "redis-\(configuration.endpoint)-\($0)", pool: pool)
         }
     }
 

@@ -16,7 +16,9 @@ extension RecordEncoding {
     }
 
     /// A health record from its hash, latency sources included.
-    static func healthRecord(_ id: NodeId, from fields: [String: String]) throws(FederationError) -> NodeHealth {
+    static func healthRecord(
+        _ id: NodeId, from fields: [String: String]
+    ) throws(FederationError) -> NodeHealth {
         var record = try health(id, from: fields)
         let r = FieldReader(fields: fields, what: "health of '\(id)'")
         record.latencySource = try r.optional("latency_source") { LatencySource(rawValue: $0) }
@@ -35,7 +37,9 @@ extension RecordEncoding {
     }
 
     /// A circuit record from its hash, `last_failure_at` included.
-    static func circuitRecord(_ id: NodeId, from fields: [String: String]) throws(FederationError)
+    static func circuitRecord(
+        _ id: NodeId, from fields: [String: String]
+    ) throws(FederationError)
         -> CircuitRecord
     {
         var record = try circuit(id, from: fields)

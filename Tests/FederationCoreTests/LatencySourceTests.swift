@@ -57,10 +57,13 @@ import Testing
     }
 
     @Test func maxAgeDecodesAndValidates() throws {
-        let config = try CoreStateJSON.decode(HealthConfiguration.self, #"{"inference_latency_max_age_ms": 5000}"#)
+        let config = try CoreStateJSON.decode(
+            HealthConfiguration.self, #"{"inference_latency_max_age_ms": 5000}"#)
         #expect(config.inferenceLatencyMaxAge == .seconds(5))
         #expect(try CoreStateJSON.roundTrip(config) == config)
-        #expect(HealthConfiguration(inferenceLatencyMaxAge: .zero).validationProblem?.contains("inference") == true)
+        #expect(
+            HealthConfiguration(inferenceLatencyMaxAge: .zero).validationProblem?.contains("inference")
+                == true)
     }
 }
 
@@ -82,16 +85,21 @@ import Testing
             for p in [0.0, 1, 50, 90, 99, 100] {
                 let index = LatencyWindow.nearestRankIndex(percent: p, count: sorted.count)
                 guard window.percentile(p) == .milliseconds(sorted[index]) else {
-                    Issue.record("step \(step) p\(p): \(String(describing: window.percentile(p))) ≠ \(sorted[index]) ms")
+                    Issue.record(
+                        "step \(step) p\(p): \(String(describing: window.percentile(p))) ≠ \(sorted[index]) ms"
+                    )
                     return
                 }
             }
             let withTokens = recent.filter { $0.1 != nil }
             let seconds = Double(withTokens.reduce(0) { $0 + $1.0 }) / 1000
-            let expected = withTokens.isEmpty || seconds == 0
+            let expected =
+                withTokens.isEmpty || seconds == 0
                 ? nil : Double(withTokens.reduce(0) { $0 + $1.1! }) / seconds
             guard window.throughput.map({ abs($0 - expected!) < 1e-6 }) ?? (expected == nil) else {
-                Issue.record("step \(step): throughput \(String(describing: window.throughput)) ≠ \(String(describing: expected))")
+                Issue.record(
+                    "step \(step): throughput \(String(describing: window.throughput)) ≠ \(String(describing: expected))"
+                )
                 return
             }
         }

@@ -27,7 +27,9 @@ import Testing
             for write in 0..<3 {
                 do {
                     switch write {
-                    case 0: try await store.putHealth(NodeHealth(node: "f-1", state: .unhealthy, totalSuccesses: 9))
+                    case 0:
+                        try await store.putHealth(
+                            NodeHealth(node: "f-1", state: .unhealthy, totalSuccesses: 9))
                     case 1: try await store.putCircuit(CircuitRecord(node: "f-1", state: .open))
                     default: try await store.removeHealth(of: "f-1")
                     }
@@ -38,8 +40,11 @@ import Testing
                 }
             }
             #expect(refused == 3)
-            #expect(try await world.healthHash("f-1") == ["state": "healthy", "total_successes": "1",
-                "consecutive_successes": "0", "consecutive_failures": "0", "total_failures": "0"])
+            #expect(
+                try await world.healthHash("f-1") == [
+                    "state": "healthy", "total_successes": "1",
+                    "consecutive_successes": "0", "consecutive_failures": "0", "total_failures": "0",
+                ])
             #expect(try await world.circuitHash("f-1").isEmpty)
             #expect(try await world.redis.command("GET", world.keys.version(.health)).string == version)
             // The lease expired (nobody holds it): refused too.
@@ -79,14 +84,18 @@ import Testing
                                     .hasPrefix("health-b#")
                             })
                         // A still thinks it leads (it has not renewed since), yet its writes are refused.
-                        #expect(await eventually { metric(registryA, "federation_health_write_refusals_total") >= 1 })
+                        #expect(
+                            await eventually {
+                                metric(registryA, "federation_health_write_refusals_total") >= 1
+                            })
                         let writesA = metric(registryA, "federation_health_writes_total")
                         let writesB = metric(registryB, "federation_health_writes_total")
                         let successes = Int(try await world.healthHash("fe-1")["total_successes"] ?? "") ?? 0
                         // B keeps writing (its probes); A writes nothing more.
                         #expect(
                             await eventually {
-                                Int(try await world.healthHash("fe-1")["total_successes"] ?? "") ?? 0 > successes + 3
+                                Int(try await world.healthHash("fe-1")["total_successes"] ?? "") ?? 0
+                                    > successes + 3
                             })
                         #expect(metric(registryB, "federation_health_writes_total") > writesB)
                         #expect(metric(registryA, "federation_health_writes_total") == writesA)
@@ -119,7 +128,8 @@ import Testing
 func metric(_ registry: PrometheusCollectorRegistry, _ name: String) -> Double {
     var buffer: [UInt8] = []
     registry.emit(into: &buffer)
-    for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
+    for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n")
+    where line.hasPrefix(name + " ") {
         return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)) ?? 0
     }
     return 0

@@ -22,7 +22,9 @@ import Testing
                         #expect(answer.status == 200, "\(answer.text)")
                     }
                     #expect(
-                        await eventually { try await world.healthHash("lat-1")["latency_source"] == "inference" })
+                        await eventually {
+                            try await world.healthHash("lat-1")["latency_source"] == "inference"
+                        })
                     let hash = try await world.healthHash("lat-1")
                     #expect(Double(hash["latency_p50_ms"] ?? "") == 90)
                     #expect(Double(hash["inference_latency_p50_ms"] ?? "") == 90)
@@ -44,4 +46,3 @@ import Testing
         }
     }
 }
-

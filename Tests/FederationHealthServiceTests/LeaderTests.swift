@@ -68,7 +68,8 @@ import Testing
                     let holder = try await world.redis.command("GET", world.keys.healthLeader).string
                     // The lease holds the new leader's fencing token: id#epoch#nonce.
                     #expect(
-                        holder.map { LeaseToken(parsing: $0).holder } == (standby.base == a.base ? "health-a" : "health-b"))
+                        holder.map { LeaseToken(parsing: $0).holder }
+                            == (standby.base == a.base ? "health-a" : "health-b"))
                     #expect(holder.map { LeaseToken(parsing: $0).epoch } ?? 0 >= 2)
                     // The new leader probes and writes.
                     let before = Int(try await world.healthHash("ld-1")["total_successes"] ?? "") ?? 0

@@ -29,7 +29,9 @@ import Testing
                         }
                     }
                     try await Task.sleep(for: .milliseconds(300))
-                    let versionBefore = Int(try await world.redis.command("GET", world.keys.version(.health)).string ?? "") ?? 0
+                    let versionBefore =
+                        Int(try await world.redis.command("GET", world.keys.version(.health)).string ?? "")
+                        ?? 0
                     try await blocking { server.kill() }
                     try await Task.sleep(for: .seconds(2))
                     try await blocking { try server.start() }
@@ -41,13 +43,19 @@ import Testing
                     try await Task.sleep(for: .seconds(3))
                     sampling.store(false, ordering: .relaxed)
                     _ = await sampler.value
-                    let versionAfter = Int(try await world.redis.command("GET", world.keys.version(.health)).string ?? "") ?? 0
+                    let versionAfter =
+                        Int(try await world.redis.command("GET", world.keys.version(.health)).string ?? "")
+                        ?? 0
                     let seen = statuses.withLock { $0 }
                     #expect(seen == [200, 503, 200], "/readyz went \(seen)")
                     #expect(metric(registry, "federation_health_redis_recoveries_total") == 1)
                     // One node: one rewrite plus throttled writes (≤ 4 per second per record), not hundreds.
-                    #expect(versionAfter - versionBefore < 60, "health version \(versionBefore) → \(versionAfter)")
-                    print("health version across the restart: \(versionBefore) → \(versionAfter); /readyz \(seen)")
+                    #expect(
+                        versionAfter - versionBefore < 60, "health version \(versionBefore) → \(versionAfter)"
+                    )
+                    print(
+                        "health version across the restart: \(versionBefore) → \(versionAfter); /readyz \(seen)"
+                    )
                 }
             }
         }

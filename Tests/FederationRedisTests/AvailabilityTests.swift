@@ -42,7 +42,8 @@ import Testing
         #expect(!RedisAvailability.isConnectionFailure(.server(command: "X", message: "ERR")))
         #expect(RedisAvailability.isConnectionFailure(.connectionLost(endpoint: "e", detail: "d")))
         #expect(
-            RedisAvailability.isConnectionFailure(.reconnecting(endpoint: "e", retryIn: .zero, lastError: "")))
+            RedisAvailability.isConnectionFailure(.reconnecting(endpoint: "e", retryIn: .zero, lastError: ""))
+        )
     }
 }
 
@@ -66,7 +67,9 @@ import Testing
                             let startedAfterASuccess = flags.succeededAfterRestart.load(ordering: .relaxed)
                             do {
                                 try await client.command("INCR", "load:\(worker)")
-                                if flags.restarted.load(ordering: .relaxed) { flags.succeededAfterRestart.store(true, ordering: .relaxed) }
+                                if flags.restarted.load(ordering: .relaxed) {
+                                    flags.succeededAfterRestart.store(true, ordering: .relaxed)
+                                }
                             } catch {
                                 if startedAfterASuccess {
                                     flags.failuresAfterFirstSuccess.add(1, ordering: .relaxed)
