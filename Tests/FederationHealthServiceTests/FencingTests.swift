@@ -56,8 +56,9 @@ import Testing
     }
 
     /// Two instances: A acquires the lease and then never renews it (its renewal interval is an
-    /// hour: a leader whose renewals stall). Once the lease lapses, B takes over, and A's writes
-    /// are refused by the fence at once — A writes nothing while B leads.
+    /// hour: a leader whose renewals stall). Once the lease lapses (the test deletes the key, as
+    /// its expiry would), B takes over, and A's writes are refused by the fence at once — A,
+    /// still believing it leads, writes nothing while B leads.
     @Test func aLeaderWhoseLeaseLapsedWritesNothingOnceAnotherLeads() async throws {
         try await withWorld { world in
             try await withNode(id: "fe-1") { endpoint in
@@ -65,7 +66,7 @@ import Testing
                 let registryA = PrometheusCollectorRegistry()
                 let a = try await world.startHealth(registry: registryA) {
                     $0.instanceId = "health-a"
-                    $0.leaseDuration = .seconds(1)
+                    $0.leaseDuration = .seconds(60)
                     $0.leaseRenewInterval = .seconds(3600)
                 }
                 do {
@@ -75,6 +76,8 @@ import Testing
                                 .hasPrefix("health-a#")
                         })
                     #expect(await eventually { try await world.healthHash("fe-1")["state"] == "healthy" })
+                    // The lease lapses (as if A's renewals had stalled for its whole duration).
+                    _ = try await world.redis.command("DEL", world.keys.healthLeader)
                     let registryB = PrometheusCollectorRegistry()
                     let b = try await world.startHealth(registry: registryB) { $0.instanceId = "health-b" }
                     do {

