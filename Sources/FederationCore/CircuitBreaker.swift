@@ -16,14 +16,19 @@ public struct CircuitBreakerConfiguration: Sendable, Equatable, Codable {
     /// When every probe slot has been taken for this long without an outcome, the probes are
     /// taken as lost (their gateway died) and the slots are freed. Should exceed the request timeout.
     public var probeTimeout: Duration
+    /// Failures in a row count only while each comes within this long of the previous one: a
+    /// failure later than that after the last one starts the count again at 1 (so one stray
+    /// failure long ago does not bring a later outage's trip forward).
+    public var failureWindow: Duration
 
-    /// A configuration; the defaults are the federation's (5, 30 s, 3, 3, ×2, 300 s, 60 s).
+    /// A configuration; the defaults are the federation's (5, 30 s, 3, 3, ×2, 300 s, 60 s, 60 s).
     public init(
         failureThreshold: Int = 5, resetTimeout: Duration = .seconds(30), halfOpenSuccessThreshold: Int = 3,
         halfOpenMaxProbes: Int = 3, backoffMultiplier: Double = 2.0,
         maxOpenDuration: Duration = .seconds(300),
-        probeTimeout: Duration = .seconds(60)
+        probeTimeout: Duration = .seconds(60), failureWindow: Duration = .seconds(60)
     ) {
+        self.failureWindow = failureWindow
         self.failureThreshold = failureThreshold
         self.resetTimeout = resetTimeout
         self.halfOpenSuccessThreshold = halfOpenSuccessThreshold
@@ -38,7 +43,7 @@ public struct CircuitBreakerConfiguration: Sendable, Equatable, Codable {
         case halfOpenSuccessThreshold = "half_open_success_threshold", halfOpenMaxProbes =
             "half_open_max_probes"
         case backoffMultiplier = "backoff_multiplier", maxOpenDurationMs = "max_open_duration_ms"
-        case probeTimeoutMs = "probe_timeout_ms"
+        case probeTimeoutMs = "probe_timeout_ms", failureWindowMs = "failure_window_ms"
     }
 
     /// Decodes, filling absent keys with defaults, and rejects out-of-range values.
@@ -57,6 +62,7 @@ public struct CircuitBreakerConfiguration: Sendable, Equatable, Codable {
             try c.decodeIfPresent(Double.self, forKey: .backoffMultiplier) ?? d.backoffMultiplier
         maxOpenDuration = try duration(.maxOpenDurationMs, d.maxOpenDuration)
         probeTimeout = try duration(.probeTimeoutMs, d.probeTimeout)
+        failureWindow = try duration(.failureWindowMs, d.failureWindow)
         if let problem = validationProblem {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: decoder.codingPath, debugDescription: problem))
@@ -73,6 +79,7 @@ public struct CircuitBreakerConfiguration: Sendable, Equatable, Codable {
         try c.encode(backoffMultiplier, forKey: .backoffMultiplier)
         try c.encode(maxOpenDuration.milliseconds, forKey: .maxOpenDurationMs)
         try c.encode(probeTimeout.milliseconds, forKey: .probeTimeoutMs)
+        try c.encode(failureWindow.milliseconds, forKey: .failureWindowMs)
     }
 
     /// nil when every value is in range, else every problem found, joined.
@@ -95,6 +102,7 @@ public struct CircuitBreakerConfiguration: Sendable, Equatable, Codable {
             maxOpenDuration >= resetTimeout,
             "max_open_duration_ms (\(maxOpenDuration)) is shorter than reset_timeout_ms (\(resetTimeout))")
         check(probeTimeout > .zero, "probe_timeout_ms must be positive")
+        check(failureWindow > .zero, "failure_window_ms must be positive")
         return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
 
@@ -128,7 +136,9 @@ public struct CircuitTransition: Sendable, Equatable {
 /// The circuit breaker's transitions as pure functions over `CircuitRecord`: the health service
 /// applies them to the record it stores in Redis, gateways apply `tryAdmitProbe` atomically.
 ///
-/// - Closed → Open after `failureThreshold` failures in a row; a success while closed resets them.
+/// - Closed → Open after `failureThreshold` failures in a row; a success while closed resets them,
+///   and so does a gap: a failure more than `failureWindow` after the previous one counts as the
+///   first of a new run (`CircuitRecord.lastFailureAt`).
 /// - Open for `openDuration(forTrip: trips)`, after which it is half-open (by time alone, see
 ///   `CircuitRecord.effectiveState(at:)`). Outcomes reported while open change nothing.
 /// - Half-open admits at most `halfOpenMaxProbes` probes at once; each outcome frees its slot.
@@ -144,6 +154,7 @@ public enum CircuitBreaker {
         switch r.state {
         case .closed:
             r.consecutiveFailures = 0
+            r.lastFailureAt = nil
         case .open:
             break  // an answer to a request sent before it opened proves nothing yet
         case .halfOpen:
@@ -163,7 +174,11 @@ public enum CircuitBreaker {
         var r = normalized(record, at: now, config: config)
         switch r.state {
         case .closed:
-            r.consecutiveFailures += 1
+            if let last = r.lastFailureAt, now >= last.advanced(by: config.failureWindow) {
+                r.consecutiveFailures = 0  // the previous failures are too old to count
+            }
+            r.consecutiveFailures = max(r.consecutiveFailures, 0) + 1
+            r.lastFailureAt = max(r.lastFailureAt ?? now, now)
             if r.consecutiveFailures >= config.failureThreshold { r = opened(r, at: now, config: config) }
         case .open:
             break  // already open: neither extended nor shortened

@@ -4,14 +4,35 @@ public enum HealthState: String, Sendable, Codable, CaseIterable, CustomStringCo
     public var description: String { rawValue }
 }
 
+/// Where a node's routing latency (`latencyP50Ms`/`latencyP99Ms`) comes from.
+public enum LatencySource: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// Request latency reported by gateways and nodes (recent reports exist).
+    case inference
+    /// The round-trip time of the health service's `/health` probes (no recent reports).
+    case probe
+    public var description: String { rawValue }
+}
+
 /// One node's health, as stored in Redis and read by routers. Produced by `HealthTracker`.
 public struct NodeHealth: Sendable, Equatable, Codable {
     public var node: NodeId
     public var state: HealthState
-    /// Median latency over the recent window, in milliseconds; nil until a sample exists.
+    /// The latency routing uses (the Latency policy, QoS `max_latency_ms`): median in
+    /// milliseconds of the inference latency while recent reports exist, else of the probe
+    /// round-trip time (`latencySource` says which); nil until a sample exists.
     public var latencyP50Ms: Double?
-    /// 99th-percentile latency over the recent window, in milliseconds.
+    /// 99th percentile of the same source, in milliseconds.
     public var latencyP99Ms: Double?
+    /// Which samples `latencyP50Ms`/`latencyP99Ms` come from (nil when there are none).
+    public var latencySource: LatencySource?
+    /// Median `/health` probe round-trip time over the probe window, in milliseconds.
+    public var probeLatencyP50Ms: Double?
+    /// 99th-percentile probe round-trip time, in milliseconds.
+    public var probeLatencyP99Ms: Double?
+    /// Median reported inference latency over the inference window (recent or not), in milliseconds.
+    public var inferenceLatencyP50Ms: Double?
+    /// 99th-percentile reported inference latency, in milliseconds.
+    public var inferenceLatencyP99Ms: Double?
     /// Tokens per second over the recent window, from reports that carry token counts.
     public var throughput: Double?
     /// Requests waiting at the node, as its /health last said.
@@ -30,8 +51,16 @@ public struct NodeHealth: Sendable, Equatable, Codable {
         node: NodeId, state: HealthState = .unknown, latencyP50Ms: Double? = nil, latencyP99Ms: Double? = nil,
         throughput: Double? = nil, queueDepth: Int? = nil, gpuUtilization: Double? = nil,
         consecutiveSuccesses: Int = 0, consecutiveFailures: Int = 0, totalSuccesses: UInt64 = 0,
-        totalFailures: UInt64 = 0, lastCheck: Timestamp? = nil, reason: String? = nil
+        totalFailures: UInt64 = 0, lastCheck: Timestamp? = nil, reason: String? = nil,
+        latencySource: LatencySource? = nil, probeLatencyP50Ms: Double? = nil,
+        probeLatencyP99Ms: Double? = nil,
+        inferenceLatencyP50Ms: Double? = nil, inferenceLatencyP99Ms: Double? = nil
     ) {
+        self.latencySource = latencySource
+        self.probeLatencyP50Ms = probeLatencyP50Ms
+        self.probeLatencyP99Ms = probeLatencyP99Ms
+        self.inferenceLatencyP50Ms = inferenceLatencyP50Ms
+        self.inferenceLatencyP99Ms = inferenceLatencyP99Ms
         self.node = node
         self.state = state
         self.latencyP50Ms = latencyP50Ms
@@ -75,12 +104,16 @@ public struct CircuitRecord: Sendable, Equatable, Codable {
     public var openUntil: Timestamp?
     /// How many times it has opened since it was last closed for good (drives the growing open time).
     public var trips: Int
+    /// When the last of the `consecutiveFailures` happened (nil: none, or not recorded): failures
+    /// older than the breaker's `failureWindow` stop counting.
+    public var lastFailureAt: Timestamp?
 
     public init(
         node: NodeId, state: CircuitState = .closed, consecutiveFailures: Int = 0, halfOpenSuccesses: Int = 0,
         halfOpenProbesInFlight: Int = 0, openedAt: Timestamp? = nil, openUntil: Timestamp? = nil,
-        trips: Int = 0
+        trips: Int = 0, lastFailureAt: Timestamp? = nil
     ) {
+        self.lastFailureAt = lastFailureAt
         self.node = node
         self.state = state
         self.consecutiveFailures = consecutiveFailures

@@ -9,12 +9,18 @@ public struct HealthConfiguration: Sendable, Equatable, Codable {
     public var degradedLatency: Duration
     /// How many recent samples the latency percentiles and throughput are computed over.
     public var windowSize: Int
+    /// How long inference latency (from reports) stays *recent*: while the newest reported
+    /// latency is younger than this, the record's routing latency is the inference latency;
+    /// after that (or before the first report) it is the probe round-trip time. A report after
+    /// a longer silence starts the inference window afresh.
+    public var inferenceLatencyMaxAge: Duration
 
-    /// A configuration; the defaults are the federation's (2, 3, 1 s, 256).
+    /// A configuration; the defaults are the federation's (2, 3, 1 s, 256, 60 s).
     public init(
         recoveryThreshold: Int = 2, failureThreshold: Int = 3, degradedLatency: Duration = .seconds(1),
-        windowSize: Int = LatencyWindow.defaultCapacity
+        windowSize: Int = LatencyWindow.defaultCapacity, inferenceLatencyMaxAge: Duration = .seconds(60)
     ) {
+        self.inferenceLatencyMaxAge = inferenceLatencyMaxAge
         self.recoveryThreshold = recoveryThreshold
         self.failureThreshold = failureThreshold
         self.degradedLatency = degradedLatency
@@ -24,6 +30,7 @@ public struct HealthConfiguration: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case recoveryThreshold = "recovery_threshold", failureThreshold = "failure_threshold"
         case degradedLatencyMs = "degraded_latency_ms", windowSize = "window_size"
+        case inferenceLatencyMaxAgeMs = "inference_latency_max_age_ms"
     }
 
     /// Decodes, filling absent keys with defaults, and rejects out-of-range values.
@@ -36,6 +43,11 @@ public struct HealthConfiguration: Sendable, Equatable, Codable {
             try c.decodeIfPresent(Double.self, forKey: .degradedLatencyMs).map { Duration.milliseconds($0) }
             ?? d.degradedLatency
         windowSize = try c.decodeIfPresent(Int.self, forKey: .windowSize) ?? d.windowSize
+        inferenceLatencyMaxAge =
+            try c.decodeIfPresent(Double.self, forKey: .inferenceLatencyMaxAgeMs).map {
+                Duration.milliseconds($0)
+            }
+            ?? d.inferenceLatencyMaxAge
         if let problem = validationProblem {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: decoder.codingPath, debugDescription: problem))
@@ -49,6 +61,7 @@ public struct HealthConfiguration: Sendable, Equatable, Codable {
         try c.encode(failureThreshold, forKey: .failureThreshold)
         try c.encode(degradedLatency.milliseconds, forKey: .degradedLatencyMs)
         try c.encode(windowSize, forKey: .windowSize)
+        try c.encode(inferenceLatencyMaxAge.milliseconds, forKey: .inferenceLatencyMaxAgeMs)
     }
 
     /// nil when every value is in range, else every problem found, joined.
@@ -63,6 +76,9 @@ public struct HealthConfiguration: Sendable, Equatable, Codable {
         if degradedLatency <= .zero { problems.append("degraded_latency_ms must be positive") }
         if !(1...100_000).contains(windowSize) {
             problems.append("window_size \(windowSize) is outside 1…100000")
+        }
+        if inferenceLatencyMaxAge <= .zero {
+            problems.append("inference_latency_max_age_ms must be positive")
         }
         return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
@@ -114,16 +130,22 @@ public struct HealthTracker: Sendable {
     public private(set) var queueDepth: Int?
     /// GPU utilisation in [0, 1], as its last probe said.
     public private(set) var gpuUtilization: Double?
-    /// The recent samples (empty after a restart until new observations arrive).
+    /// The recent inference samples: latencies (and tokens) from reports (empty after a restart
+    /// until new reports arrive).
     public private(set) var window: LatencyWindow
-    /// Percentiles and throughput from a restored record, shown until the window has a sample.
-    private var restored: (p50: Double?, p99: Double?, throughput: Double?) = (nil, nil, nil)
+    /// The recent `/health` probe round-trip times.
+    public private(set) var probeWindow: LatencyWindow
+    /// When the newest inference sample was observed.
+    public private(set) var lastInferenceAt: Timestamp?
+    /// Values from a restored record, shown until the windows have samples.
+    private var restored = NodeHealth(node: "")
 
     /// A tracker for a node never observed: state Unknown, empty window.
     public init(node: NodeId, configuration: HealthConfiguration = .init()) {
         self.node = node
         self.configuration = configuration
         window = LatencyWindow(capacity: configuration.windowSize)
+        probeWindow = LatencyWindow(capacity: configuration.windowSize)
     }
 
     /// A tracker that continues from a stored record (e.g. after the health service restarts):
@@ -140,23 +162,38 @@ public struct HealthTracker: Sendable {
         reason = record.reason
         queueDepth = record.queueDepth
         gpuUtilization = record.gpuUtilization
-        restored = (record.latencyP50Ms, record.latencyP99Ms, record.throughput)
+        restored = record
     }
 
-    /// Records a request or probe that succeeded after `latency`, producing `tokens` when known.
+    /// Records a request (`source` `.inference`, the default) or a `/health` probe (`.probe`)
+    /// that succeeded after `latency` (nil: not measured, no sample), producing `tokens` when
+    /// known. Each source has its own window; see ``snapshot(at:)`` for which one routing uses.
     /// - Returns: the state change, or nil when the state stayed the same.
     @discardableResult
     public mutating func recordSuccess(
-        latency: Duration, tokens: Int? = nil, at time: Timestamp
+        latency: Duration?, tokens: Int? = nil, at time: Timestamp, source: LatencySource = .inference
     )
         -> HealthTransition?
     {
         let before = state
-        window.record(latency, tokens: tokens)
+        if let latency {
+            switch source {
+            case .probe:
+                probeWindow.record(latency)
+            case .inference:
+                // After a silence longer than the max age, old samples do not mix with new ones.
+                if let last = lastInferenceAt, time >= last.advanced(by: configuration.inferenceLatencyMaxAge)
+                {
+                    window.removeAll()
+                }
+                window.record(latency, tokens: tokens)
+                lastInferenceAt = max(lastInferenceAt ?? time, time)
+            }
+        }
         totalSuccesses &+= 1
         consecutiveFailures = 0
         touch(time)
-        if latency > configuration.degradedLatency {
+        if let latency, latency > configuration.degradedLatency {
             consecutiveSuccesses = 0
             let slow =
                 "slow success \(Self.format(latency)) ms > \(Self.format(configuration.degradedLatency)) ms"
@@ -212,25 +249,56 @@ public struct HealthTracker: Sendable {
         touch(time)
     }
 
-    /// The record to store and publish: state, window percentiles (ms), throughput, gauges,
-    /// counters, last check and reason.
-    public var snapshot: NodeHealth {
-        var p50 = restored.p50
-        var p99 = restored.p99
-        var throughput = restored.throughput
+    /// The record as of the last observation (``snapshot(at:)`` at `lastCheck`).
+    public var snapshot: NodeHealth { snapshot(at: lastCheck ?? Timestamp(milliseconds: 0)) }
+
+    /// The record to store and publish at `now`: state, probe and inference percentiles (ms),
+    /// throughput, gauges, counters, last check and reason. The routing latency
+    /// (`latencyP50Ms`/`latencyP99Ms`) is the inference latency while the newest report is younger
+    /// than `inferenceLatencyMaxAge`, else the probe round-trip time; before any sample, what a
+    /// restored record said.
+    public func snapshot(at now: Timestamp) -> NodeHealth {
+        var record = restored
+        record.node = node
+        if !probeWindow.isEmpty {
+            let values = probeWindow.percentiles([50, 99])
+            record.probeLatencyP50Ms = values[0]?.milliseconds
+            record.probeLatencyP99Ms = values[1]?.milliseconds
+        }
         if !window.isEmpty {
             let values = window.percentiles([50, 99])
-            p50 = values[0]?.milliseconds
-            p99 = values[1]?.milliseconds
-            throughput = window.throughput
+            record.inferenceLatencyP50Ms = values[0]?.milliseconds
+            record.inferenceLatencyP99Ms = values[1]?.milliseconds
+            record.throughput = window.throughput
         }
-        return NodeHealth(
-            node: node, state: state, latencyP50Ms: p50, latencyP99Ms: p99, throughput: throughput,
-            queueDepth: queueDepth, gpuUtilization: gpuUtilization,
-            consecutiveSuccesses: consecutiveSuccesses,
-            consecutiveFailures: consecutiveFailures, totalSuccesses: totalSuccesses,
-            totalFailures: totalFailures,
-            lastCheck: lastCheck, reason: reason)
+        let recent =
+            !window.isEmpty
+            && lastInferenceAt.map { now < $0.advanced(by: configuration.inferenceLatencyMaxAge) } == true
+        if recent {
+            (record.latencyP50Ms, record.latencyP99Ms) = (
+                record.inferenceLatencyP50Ms, record.inferenceLatencyP99Ms
+            )
+            record.latencySource = .inference
+        } else if !probeWindow.isEmpty {
+            (record.latencyP50Ms, record.latencyP99Ms) = (record.probeLatencyP50Ms, record.probeLatencyP99Ms)
+            record.latencySource = .probe
+        } else if !window.isEmpty {
+            // Only stale reports and no probe yet: the stale inference latency beats none.
+            (record.latencyP50Ms, record.latencyP99Ms) = (
+                record.inferenceLatencyP50Ms, record.inferenceLatencyP99Ms
+            )
+            record.latencySource = .inference
+        }
+        record.state = state
+        record.queueDepth = queueDepth
+        record.gpuUtilization = gpuUtilization
+        record.consecutiveSuccesses = consecutiveSuccesses
+        record.consecutiveFailures = consecutiveFailures
+        record.totalSuccesses = totalSuccesses
+        record.totalFailures = totalFailures
+        record.lastCheck = lastCheck
+        record.reason = reason
+        return record
     }
 
     private mutating func touch(_ time: Timestamp) {

@@ -7,8 +7,10 @@
 /// the samples that carried a token count, so a request that took twice as long with the same
 /// tokens halves it, and requests without token counts (e.g. probes) do not dilute it.
 ///
-/// A value type: copy it freely; recording is O(1), percentiles sort a copy (O(N log N), N ≤
-/// capacity).
+/// A value type: copy it freely. The window keeps its latencies sorted as samples arrive
+/// (recording is a binary search plus one shift of at most `capacity` integers), so percentiles
+/// and throughput are O(1) however often they are read: the health leader reads them for every
+/// node on every writer tick, far more often than samples arrive.
 public struct LatencyWindow: Sendable, Equatable {
     /// One observed request.
     public struct Sample: Sendable, Equatable {
@@ -34,6 +36,12 @@ public struct LatencyWindow: Sendable, Equatable {
     /// sorting `Duration`s, and percentiles are computed on every health snapshot.
     private var storage: [Entry]
     private var oldest = 0
+    /// The latencies of `storage`, ascending (the percentiles' source).
+    private var sorted: [Int64]
+    /// Sums over the entries that carried tokens (wrapping: exact whenever the true sum fits).
+    private var tokenTotal = 0
+    private var tokenNanoseconds: Int64 = 0
+    private var tokenSamples = 0
 
     private struct Entry: Sendable, Equatable {
         var nanoseconds: Int64
@@ -45,6 +53,8 @@ public struct LatencyWindow: Sendable, Equatable {
         self.capacity = max(1, capacity)
         storage = []
         storage.reserveCapacity(self.capacity)
+        sorted = []
+        sorted.reserveCapacity(self.capacity)
     }
 
     /// How many samples the window holds (at most `capacity`).
@@ -64,15 +74,48 @@ public struct LatencyWindow: Sendable, Equatable {
         if storage.count < capacity {
             storage.append(entry)
         } else {
+            forget(storage[oldest])
             storage[oldest] = entry
             oldest = (oldest + 1) % capacity
         }
+        sorted.insert(entry.nanoseconds, at: Self.insertionIndex(of: entry.nanoseconds, in: sorted))
+        if let tokens = entry.tokens {
+            tokenTotal &+= tokens
+            tokenNanoseconds &+= entry.nanoseconds
+            tokenSamples += 1
+        }
+    }
+
+    /// Takes an evicted entry out of the sorted latencies and the token sums.
+    private mutating func forget(_ entry: Entry) {
+        let index = Self.insertionIndex(of: entry.nanoseconds, in: sorted)
+        if index < sorted.count, sorted[index] == entry.nanoseconds { sorted.remove(at: index) }
+        if let tokens = entry.tokens {
+            tokenTotal &-= tokens
+            tokenNanoseconds &-= entry.nanoseconds
+            tokenSamples -= 1
+        }
+    }
+
+    /// The first index whose value is not less than `value` (binary search).
+    private static func insertionIndex(of value: Int64, in sorted: [Int64]) -> Int {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     /// Forgets every sample.
     public mutating func removeAll() {
         storage.removeAll(keepingCapacity: true)
+        sorted.removeAll(keepingCapacity: true)
         oldest = 0
+        tokenTotal = 0
+        tokenNanoseconds = 0
+        tokenSamples = 0
     }
 
     /// The samples in the window, oldest first.
@@ -88,10 +131,10 @@ public struct LatencyWindow: Sendable, Equatable {
         percentiles([percent]).first ?? nil
     }
 
-    /// Several nearest-rank percentiles at once (one sort); each nil when the window is empty.
+    /// Several nearest-rank percentiles at once (no sorting: the window is kept sorted); each nil
+    /// when the window is empty.
     public func percentiles(_ percents: [Double]) -> [Duration?] {
-        guard !storage.isEmpty else { return percents.map { _ in nil } }
-        let sorted = storage.map { $0.nanoseconds }.sorted()
+        guard !sorted.isEmpty else { return percents.map { _ in nil } }
         return percents.map { .nanoseconds(sorted[Self.nearestRankIndex(percent: $0, count: sorted.count)]) }
     }
 
@@ -105,18 +148,9 @@ public struct LatencyWindow: Sendable, Equatable {
     /// by their total latency in seconds. nil when no sample carried tokens or their latencies
     /// add up to zero.
     public var throughput: Double? {
-        var tokens = 0
-        var nanoseconds = 0.0
-        var any = false
-        for entry in storage {
-            guard let entryTokens = entry.tokens else { continue }
-            any = true
-            tokens += entryTokens
-            nanoseconds += Double(entry.nanoseconds)
-        }
-        let seconds = nanoseconds / 1e9
-        guard any, seconds > 0 else { return nil }
-        return Double(tokens) / seconds
+        let seconds = Double(tokenNanoseconds) / 1e9
+        guard tokenSamples > 0, seconds > 0, tokenTotal >= 0 else { return nil }
+        return Double(tokenTotal) / seconds
     }
 
     /// Whole nanoseconds of `duration`, clamped to 0…Int64.max (≈ 292 years).

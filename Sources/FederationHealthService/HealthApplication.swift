@@ -41,7 +41,9 @@ public func buildHealthApplication(
     logger[metadataKey: "instance"] = .string(options.instanceId)
     let keys = FederationKeys(namespace: configuration.namespace)
     let metrics = HealthMetrics(registry: registry)
-    let store = RedisHealthStore(client: redis, keys: keys, clock: clock)
+    // With the lease, every write is fenced by the lease token (see LeaderLease).
+    let fence = options.leaseEnabled ? LeaseFence(leaseKey: keys.healthLeader) : nil
+    let store = RedisHealthStore(client: redis, keys: keys, clock: clock, fence: fence)
     let owner = HealthOwner(
         ledger: HealthLedger(
             thresholds: settings.thresholds, breaker: settings.circuit, writeInterval: options.writeInterval),
@@ -60,7 +62,9 @@ public func buildHealthApplication(
     ).register(on: router, adminToken: configuration.adminToken)
 
     let services: [any Service] = [
-        LeaderLease(client: redis, keys: keys, store: store, owner: owner, options: options, logger: logger),
+        LeaderLease(
+            client: redis, keys: keys, store: store, fence: fence ?? LeaseFence(leaseKey: keys.healthLeader),
+            owner: owner, options: options, logger: logger),
         CatalogWatcher(
             store: RedisCatalogStore(client: redis, keys: keys, clock: clock), owner: owner,
             interval: options.catalogPollInterval, logger: logger),
@@ -71,8 +75,8 @@ public func buildHealthApplication(
             owner: owner,
             metrics: metrics, logger: logger),
         StateWriter(
-            owner: owner, store: store, slots: ProbeSlots(client: redis, keys: keys),
-            tick: options.tickInterval,
+            owner: owner, store: store, slots: ProbeSlots(client: redis, keys: keys), client: redis,
+            fence: fence, tick: options.tickInterval,
             metrics: metrics, logger: logger),
     ]
     let onServerRunning = options.onServerRunning

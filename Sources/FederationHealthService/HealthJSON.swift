@@ -9,6 +9,9 @@ struct HealthJSON: Encodable, Sendable {
         case p50 = "latency_p50_ms", p99 = "latency_p99_ms", queueDepth = "queue_depth"
         case gpu = "gpu_utilization", successes = "consecutive_successes", failures = "consecutive_failures"
         case totalSuccesses = "total_successes", totalFailures = "total_failures", lastCheck = "last_check"
+        case latencySource = "latency_source", probeP50 = "probe_latency_p50_ms", probeP99 =
+            "probe_latency_p99_ms"
+        case inferenceP50 = "inference_latency_p50_ms", inferenceP99 = "inference_latency_p99_ms"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -19,6 +22,11 @@ struct HealthJSON: Encodable, Sendable {
         try c.encodeIfPresent(record.throughput, forKey: .throughput)
         try c.encodeIfPresent(record.latencyP50Ms, forKey: .p50)
         try c.encodeIfPresent(record.latencyP99Ms, forKey: .p99)
+        try c.encodeIfPresent(record.latencySource?.rawValue, forKey: .latencySource)
+        try c.encodeIfPresent(record.probeLatencyP50Ms, forKey: .probeP50)
+        try c.encodeIfPresent(record.probeLatencyP99Ms, forKey: .probeP99)
+        try c.encodeIfPresent(record.inferenceLatencyP50Ms, forKey: .inferenceP50)
+        try c.encodeIfPresent(record.inferenceLatencyP99Ms, forKey: .inferenceP99)
         try c.encodeIfPresent(record.queueDepth, forKey: .queueDepth)
         try c.encodeIfPresent(record.gpuUtilization, forKey: .gpu)
         try c.encode(record.consecutiveSuccesses, forKey: .successes)

@@ -111,9 +111,10 @@ struct HealthLedger: Sendable {
         if queueDepth != nil || gpuUtilization != nil {
             tracker.recordProbe(queueDepth: queueDepth, gpuUtilization: gpuUtilization, at: observedAt)
         }
-        // A success without a latency counts at the node's current median (it moves no percentile).
-        let sample = latency ?? tracker.window.p50 ?? .zero
-        let health = tracker.recordSuccess(latency: sample, tokens: tokens, at: observedAt)
+        // Probe round trips and request latencies go to separate windows (see HealthTracker);
+        // a success without a latency adds no sample.
+        let health = tracker.recordSuccess(
+            latency: latency, tokens: tokens, at: observedAt, source: fromProbe ? .probe : .inference)
         trackers[node] = tracker
         let breaker = self.breaker
         return LedgerChange(
@@ -189,7 +190,7 @@ extension HealthLedger {
     func dueWrites(at now: Timestamp, flush: Bool = false) -> [LedgerWrite] {
         var writes: [LedgerWrite] = pendingRemovals.sorted().map { .remove($0) }
         for node in trackers.keys.sorted() {
-            guard let snapshot = trackers[node]?.snapshot else { continue }
+            guard let snapshot = trackers[node]?.snapshot(at: now) else { continue }
             let stored = storedHealth[node]
             if let stored, stored.record == snapshot { continue }
             if !flush, let stored, stored.record.state == snapshot.state,

@@ -17,6 +17,12 @@ struct HealthMetrics: Sendable {
             descriptor: Self.name("write_failures", "total", "Redis writes that failed (retried later)."))
         writes = registry.makeCounter(
             descriptor: Self.name("writes", "total", "Health and circuit records written to Redis."))
+        writeRefusals = registry.makeCounter(
+            descriptor: Self.name(
+                "write_refusals", "total", "Writes refused by the lease fence (the lease was not held)."))
+        redisRecoveries = registry.makeCounter(
+            descriptor: Self.name(
+                "redis_recoveries", "total", "Redis outages ended (each followed by one full rewrite)."))
     }
 
     let circuitsOpen: Gauge
@@ -24,6 +30,8 @@ struct HealthMetrics: Sendable {
     let malformedReports: Counter
     let writeFailures: Counter
     let writes: Counter
+    let writeRefusals: Counter
+    let redisRecoveries: Counter
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(

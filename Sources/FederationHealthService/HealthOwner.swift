@@ -83,6 +83,14 @@ actor HealthOwner {
         mayWrite = allowed && isLeader
     }
 
+    /// A write was refused because the lease is not held: stops writing at once (the lease loop
+    /// then stands by or re-acquires).
+    func writeRefused(_ error: LeadershipLost) {
+        guard mayWrite else { return }
+        mayWrite = false
+        logger.warning("health writes suspended: \(error)")
+    }
+
     /// Redis came back after failures: everything is written again (it may have lost its data).
     func redisRecovered() {
         ledger.forgetStored()
@@ -193,9 +201,10 @@ actor HealthOwner {
     /// Current records, for the HTTP API (leader only; a standby reads Redis).
     func table() -> (health: [NodeHealth], circuits: [CircuitRecord])? {
         guard isLeader else { return nil }
+        let now = clock.now()
         let nodes = Set(ledger.trackers.keys).union(ledger.endpoints.keys).sorted()
         return (
-            nodes.map { ledger.trackers[$0]?.snapshot ?? NodeHealth(node: $0) },
+            nodes.map { ledger.trackers[$0]?.snapshot(at: now) ?? NodeHealth(node: $0) },
             nodes.map { ledger.circuit(of: $0) }
         )
     }

@@ -15,12 +15,13 @@ struct NodeProber: Sendable {
     /// A prober with a client of its own; call ``shutdown()`` when done.
     init(timeout: Duration) {
         let amount = TimeAmount.nanoseconds(Int64(timeout.milliseconds * 1_000_000))
-        client = HTTPClient(
-            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-            configuration: .init(
-                redirectConfiguration: .disallow,
-                timeout: .init(connect: amount, read: amount),
-                decompression: .disabled))
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: amount, read: amount),
+            decompression: .disabled)
+        // A refused connect is an answer (nothing listens): fail at once as `connection_error`
+        // instead of retrying until the deadline and calling it a timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         self.timeout = timeout
     }
 
@@ -45,7 +46,7 @@ struct NodeProber: Sendable {
                 return (Int(response.status.code), body)
             }
             let latency = ContinuousClock.now - started
-            let report = NodeHealthBody(body)
+            let report = (try? NodeHealthBody.parse(Array(body.readableBytesView))) ?? NodeHealthBody()
             if !(200...299).contains(status) {
                 return .failure(
                     kind: report.unhealthy ? "unhealthy" : "http_error",
@@ -76,28 +77,6 @@ struct NodeProber: Sendable {
     }
 
     static func format(_ duration: Duration) -> String { "\(Int(duration.milliseconds.rounded())) ms" }
-}
-
-/// The fields of a node's `/health` JSON the service reads; anything else (or no JSON) is fine.
-struct NodeHealthBody {
-    var unhealthy = false
-    var queueDepth: Int?
-    var gpuUtilization: Double?
-
-    init(_ body: ByteBuffer) {
-        guard body.readableBytes > 0,
-            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))
-                as? [String: Any]
-        else { return }
-        unhealthy = (object["status"] as? String)?.lowercased() == "unhealthy"
-        if let depth = object["queue_depth"] as? NSNumber, depth.doubleValue.isFinite, depth.doubleValue >= 0
-        {
-            queueDepth = Int(min(depth.doubleValue, 1e9))
-        }
-        if let gpu = object["gpu_utilization"] as? NSNumber, gpu.doubleValue.isFinite {
-            gpuUtilization = min(max(gpu.doubleValue, 0), 1)
-        }
-    }
 }
 
 /// The probe's overall deadline passed.

@@ -1,16 +1,21 @@
 import FederationCore
+import FederationRedis
 import FederationState
 import Logging
 import ServiceLifecycle
 
 /// Drains the writes the `HealthOwner` owes Redis: woken by every state change and every `tick`
 /// (which also turns open circuits whose deadline passed into half-open ones). A failed write
-/// stays due and is retried on the next tick; after Redis comes back, every record is written
-/// again (it may have restarted empty).
+/// stays due and is retried on the next tick. When the client's ``RedisAvailability`` says an
+/// outage ended (one transition per outage, however many pooled connections reconnect), every
+/// record is written again once (Redis may have restarted empty). A write refused by the lease
+/// fence (``LeadershipLost``) stops writing at once.
 struct StateWriter: Service {
     let owner: HealthOwner
     let store: any HealthStore
     let slots: ProbeSlots
+    let client: RedisClient
+    let fence: LeaseFence?
     let tick: Duration
     let metrics: HealthMetrics
     let logger: Logger
@@ -25,7 +30,16 @@ struct StateWriter: Service {
                     }
                 }
                 var failing = false
+                var recoveries = client.availability.recoveries
                 for await _ in owner.wakeups {
+                    let availability = client.availability
+                    if availability.recoveries != recoveries {
+                        recoveries = availability.recoveries
+                        failing = false
+                        metrics.redisRecoveries.increment()
+                        logger.notice("Redis writable again: writing the current state")
+                        await owner.redisRecovered()
+                    }
                     failing = await writeDue(failing: failing)
                 }
                 group.cancelAll()
@@ -35,19 +49,18 @@ struct StateWriter: Service {
         _ = await writeDue(failing: false, flush: true)
     }
 
-    /// Writes everything due; returns whether Redis is failing.
+    /// Writes everything due; returns whether Redis is failing (warned once per failing spell).
     private func writeDue(failing: Bool, flush: Bool = false) async -> Bool {
-        var failing = failing
         for write in await owner.dueWrites(flush: flush) {
             do {
                 try await perform(write)
                 await owner.markWritten(write)
                 metrics.writes.increment()
-                if failing {
-                    failing = false
-                    logger.notice("Redis writable again: writing the current state")
-                    await owner.redisRecovered()
-                }
+            } catch let error as LeadershipLost {
+                metrics.writeRefusals.increment()
+                if let token = error.token { fence?.clear(ifStill: token) }
+                await owner.writeRefused(error)
+                return failing
             } catch {
                 metrics.writeFailures.increment()
                 if !failing {
@@ -57,7 +70,7 @@ struct StateWriter: Service {
                 return true
             }
         }
-        return failing
+        return false
     }
 
     private func perform(_ write: LedgerWrite) async throws {

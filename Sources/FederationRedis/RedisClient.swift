@@ -15,15 +15,25 @@ public final class RedisClient: Sendable {
     private let workers: [RedisWorker]
     private let nextWorker = Atomic<Int>(0)
     private let logger: Logger
+    private let pool: RedisPoolState
 
     /// Starts `configuration.poolSize` connection threads; connections are opened lazily.
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "federation.redis")) {
         self.configuration = configuration
         self.logger = logger
+        let pool = RedisPoolState(settle: configuration.availabilitySettle)
+        self.pool = pool
         self.workers = (0..<max(1, configuration.poolSize)).map {
-            RedisWorker(configuration: configuration, name: "redis-\(configuration.endpoint)-\($0)")
+            RedisWorker(
+                configuration: configuration, name: "redis-\(configuration.endpoint)-\($0)", pool: pool)
         }
     }
+
+    /// Whether Redis is available as this client sees it, with its outage and recovery counts:
+    /// down at the first connection failure, up again once commands succeed and no connection
+    /// failed for ``RedisConfiguration/availabilitySettle``. One Redis restart is one outage and
+    /// one recovery however many pooled connections reconnect (see ``RedisAvailability``).
+    public var availability: RedisAvailability { pool.current() }
 
     deinit {
         for worker in workers { worker.requestStop() }

@@ -19,6 +19,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var maximumReconnectDelay: Duration
     /// Connections (each with its own thread) in a ``RedisClient``.
     public var poolSize: Int
+    /// How long after its last connection failure the client counts Redis as available again
+    /// (``RedisClient/isAvailable``, `/readyz`): one outage is one down and one up transition, not
+    /// a flap per pooled connection that is still reconnecting.
+    public var availabilitySettle: Duration = .milliseconds(500)
 
     public init(
         host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil,

@@ -17,9 +17,14 @@ final class RedisConnection {
     private var lastError = ""
     /// Successful connects so far (the first is 1); lets owners notice a reconnect.
     private(set) var connects = 0
+    /// Shared with the other connections of a pool (nil for a connection of its own).
+    private let pool: RedisPoolState?
+    /// The pool's connect count when this connection's last connect failed.
+    private var poolConnectsAtFailure = 0
 
-    init(configuration: RedisConfiguration) {
+    init(configuration: RedisConfiguration, pool: RedisPoolState? = nil) {
         self.configuration = configuration
+        self.pool = pool
         self.backoff = ReconnectBackoff(
             initial: configuration.initialReconnectDelay, maximum: configuration.maximumReconnectDelay)
         RedisConnection.ignoreSIGPIPE
@@ -49,6 +54,9 @@ final class RedisConnection {
             close()
         }
         let now = ContinuousClock.now
+        // Another connection of the pool reached the server since this one failed: the server is
+        // back, so waiting out this connection's own backoff would only fail commands for nothing.
+        if let pool, pool.connects > poolConnectsAtFailure { nextAttempt = nil }
         if let nextAttempt, now < nextAttempt {
             throw .reconnecting(
                 endpoint: configuration.endpoint, retryIn: nextAttempt - now, lastError: lastError)
@@ -58,8 +66,10 @@ final class RedisConnection {
             backoff.reset()
             nextAttempt = nil
             connects += 1
+            pool?.noteConnected()
         } catch {
             close()
+            poolConnectsAtFailure = pool?.connects ?? 0
             lastError = error.description
             nextAttempt = ContinuousClock.now + backoff.nextDelay()
             throw error

@@ -66,10 +66,14 @@ final class RedisWorker: Sendable {
     /// Jobs submitted and not yet finished (for least-loaded dispatch).
     let pending = Atomic<Int>(0)
 
-    init(configuration: RedisConfiguration, name: String, spin: Duration = .zero) {
+    /// Shared with the pool's other workers (availability, connect count).
+    private let pool: RedisPoolState
+
+    init(configuration: RedisConfiguration, name: String, pool: RedisPoolState, spin: Duration = .zero) {
         self.spin = spin
+        self.pool = pool
         let thread = Thread { [self] in
-            let connection = RedisConnection(configuration: configuration)
+            let connection = RedisConnection(configuration: configuration, pool: pool)
             self.runLoop(connection)
             connection.close()
             self.finished.signal()
@@ -124,12 +128,14 @@ final class RedisWorker: Sendable {
         do throws(RedisError) {
             try connection.ensureConnected()
             let values = try connection.pipeline(commands)
+            pool.record(nil)
             var start = 0
             for (count, reply) in replies {
                 reply.resume(returning: .success(Array(values[start..<start + count])))
                 start += count
             }
         } catch {
+            pool.record(error)
             for (_, reply) in replies { reply.resume(returning: .failure(error)) }
         }
     }
@@ -153,8 +159,11 @@ final class RedisWorker: Sendable {
             let accepted = submit(
                 .closure { connection in
                     do throws(RedisError) {
-                        continuation.resume(returning: .success(try body(connection)))
+                        let value = try body(connection)
+                        self.pool.record(nil)
+                        continuation.resume(returning: .success(value))
                     } catch {
+                        self.pool.record(error)
                         continuation.resume(returning: .failure(error))
                     }
                 })

@@ -94,19 +94,38 @@ enum FederationScripts {
         return {version, nodes, models, deployments, leases}
         """)
 
-    /// KEYS: record hash, index set. ARGV: ns, family, kind, node, at, field/value pairs…
+    /// The fence of every health write: when a token is given (ARGV[`index`] not empty), the
+    /// write happens only while the leader lease (KEYS[`key`]) holds exactly that token; else the
+    /// script answers an error starting with `FENCED` and writes nothing (see ``LeaseFence``).
+    private static func fence(key: Int, token index: Int) -> String {
+        """
+        if ARGV[\(index)] ~= '' then
+          local holder = redis.call('GET', KEYS[\(key)])
+          if holder ~= ARGV[\(index)] then
+            return redis.error_reply('FENCED the leader lease is held by ' .. (holder or 'nobody') .. ', not ' .. ARGV[\(index)])
+          end
+        end
+
+        """
+    }
+
+    /// KEYS: record hash, index set, leader lease. ARGV: ns, family, kind, node, at, fencing token
+    /// ('' for none), field/value pairs…
     static let putRecord = RedisScript(
-        split + """
+        split + fence(key: 3, token: 6)
+            + """
             local ns, family, kind, node, at = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
             redis.call('DEL', KEYS[1])
-            redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+            redis.call('HSET', KEYS[1], unpack(ARGV, 7))
             redis.call('SADD', KEYS[2], node)
             return announce(ns, family, {kind = kind, node = node, at = tonumber(at)})
             """)
 
-    /// KEYS: health hash, health index, circuit hash, circuit index. ARGV: ns, node, at.
+    /// KEYS: health hash, health index, circuit hash, circuit index, leader lease. ARGV: ns, node,
+    /// at, fencing token ('' for none).
     static let removeHealth = RedisScript(
-        split + """
+        split + fence(key: 5, token: 4)
+            + """
             local ns, node, at = ARGV[1], ARGV[2], ARGV[3]
             local removed = redis.call('DEL', KEYS[1], KEYS[3])
             redis.call('SREM', KEYS[2], node)

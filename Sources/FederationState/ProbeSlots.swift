@@ -8,6 +8,9 @@ extension FederationKeys {
     /// The health service's leader lease (`{ns}:health-leader`, a string holding the holder's id,
     /// with a PX expiry). Not `{ns}:health:leader`: that is the health hash of a node named `leader`.
     public var healthLeader: String { "\(namespace):health-leader" }
+    /// The leader lease's epoch counter (`{ns}:health-leader-epoch`), INCRemented at every
+    /// acquisition: part of the fencing token (see ``LeaseFence``).
+    public var healthLeaderEpoch: String { "\(namespace):health-leader-epoch" }
 }
 
 /// Cluster-wide admission of half-open probe requests: a gateway that routes to a node whose

@@ -3,17 +3,47 @@ import FederationRedis
 
 /// ``HealthStore`` on Redis: each put replaces the node's hash, bumps `{ns}:version:health` and
 /// publishes on `{ns}:events:health` in one Lua script.
+///
+/// With a ``LeaseFence``, every write (put, remove) is fenced inside its script: it happens only
+/// while the leader lease key holds the fence's token, else it throws ``LeadershipLost`` and
+/// changes nothing. Without one (a single writer, tests), writes are unfenced.
 public struct RedisHealthStore: HealthStore {
     public let client: RedisClient
     public let keys: FederationKeys
     let clock: any FederationClock
+    /// The leader lease the writes are fenced with (nil: unfenced).
+    public let fence: LeaseFence?
 
     public init(
-        client: RedisClient, keys: FederationKeys = .init(), clock: any FederationClock = SystemClock()
+        client: RedisClient, keys: FederationKeys = .init(), clock: any FederationClock = SystemClock(),
+        fence: LeaseFence? = nil
     ) {
         self.client = client
         self.keys = keys
         self.clock = clock
+        self.fence = fence
+    }
+
+    /// The token the write scripts check (nil when unfenced); throws when fenced without one.
+    private func fencingToken() throws(LeadershipLost) -> LeaseToken? {
+        guard let fence else { return nil }
+        guard let token = fence.current else { throw LeadershipLost(detail: "this instance holds no lease") }
+        return token
+    }
+
+    /// Runs a fenced write script, translating the script's FENCED refusal.
+    private func write(
+        _ script: RedisScript, keys: [String], arguments: [String], token: LeaseToken?
+    ) async throws -> RedisValue {
+        do throws(RedisError) {
+            return try await client.evalScript(script, keys: keys, arguments: arguments)
+        } catch {
+            if case .server(_, let message) = error, message.contains("FENCED") {
+                let detail = message.components(separatedBy: "FENCED ").last ?? message
+                throw LeadershipLost(detail: detail, token: token)
+            }
+            throw error
+        }
     }
 
     private var now: String { String(clock.now().milliseconds) }
@@ -23,7 +53,7 @@ public struct RedisHealthStore: HealthStore {
         try checkNode(health.node)
         return try await put(
             hash: keys.health(health.node), index: keys.healthIndex, kind: "health", node: health.node,
-            fields: RecordEncoding.fields(of: health))
+            fields: RecordEncoding.healthFields(of: health))
     }
 
     @discardableResult
@@ -31,7 +61,7 @@ public struct RedisHealthStore: HealthStore {
         try checkNode(circuit.node)
         return try await put(
             hash: keys.circuit(circuit.node), index: keys.circuitIndex, kind: "circuit", node: circuit.node,
-            fields: RecordEncoding.fields(of: circuit))
+            fields: RecordEncoding.circuitFields(of: circuit))
     }
 
     private func put(
@@ -39,32 +69,38 @@ public struct RedisHealthStore: HealthStore {
     ) async throws
         -> UInt64
     {
-        let reply = try await client.evalScript(
-            FederationScripts.putRecord, keys: [hash, index],
-            arguments: [keys.namespace, FederationFamily.health.rawValue, kind, node.rawValue, now]
-                + fields.flatMap { [$0.0, $0.1] })
+        let token = try fencingToken()
+        let reply = try await write(
+            FederationScripts.putRecord, keys: [hash, index, keys.healthLeader],
+            arguments: [
+                keys.namespace, FederationFamily.health.rawValue, kind, node.rawValue, now,
+                token?.description ?? "",
+            ] + fields.flatMap { [$0.0, $0.1] }, token: token)
         return try version(reply, "put \(kind)")
     }
 
     @discardableResult
     public func removeHealth(of node: NodeId) async throws -> UInt64? {
-        let reply = try await client.evalScript(
+        let token = try fencingToken()
+        let reply = try await write(
             FederationScripts.removeHealth,
-            keys: [keys.health(node), keys.healthIndex, keys.circuit(node), keys.circuitIndex],
-            arguments: [keys.namespace, node.rawValue, now])
+            keys: [
+                keys.health(node), keys.healthIndex, keys.circuit(node), keys.circuitIndex, keys.healthLeader,
+            ],
+            arguments: [keys.namespace, node.rawValue, now, token?.description ?? ""], token: token)
         return reply.isNull ? nil : try version(reply, "removeHealth")
     }
 
     public func health(of node: NodeId) async throws -> NodeHealth? {
         guard let fields = try await client.command("HGETALL", keys.health(node)).hashFields, !fields.isEmpty
         else { return nil }
-        return try RecordEncoding.health(node, from: fields)
+        return try RecordEncoding.healthRecord(node, from: fields)
     }
 
     public func circuit(of node: NodeId) async throws -> CircuitRecord? {
         guard let fields = try await client.command("HGETALL", keys.circuit(node)).hashFields, !fields.isEmpty
         else { return nil }
-        return try RecordEncoding.circuit(node, from: fields)
+        return try RecordEncoding.circuitRecord(node, from: fields)
     }
 
     public func loadHealth() async throws -> Versioned<HealthTable> {
@@ -77,7 +113,7 @@ public struct RedisHealthStore: HealthStore {
         var problems: [String] = []
         for (id, fields) in hashEntries(health) {
             do throws(FederationError) {
-                table.health[NodeId(id)] = try RecordEncoding.health(NodeId(id), from: fields)
+                table.health[NodeId(id)] = try RecordEncoding.healthRecord(NodeId(id), from: fields)
             } catch { problems.append(error.message) }
         }
         for index in stride(from: 0, to: circuits.count - 1, by: 2) {
@@ -85,7 +121,7 @@ public struct RedisHealthStore: HealthStore {
                 continue
             }
             do throws(FederationError) {
-                table.circuits[NodeId(id)] = try RecordEncoding.circuit(NodeId(id), from: fields)
+                table.circuits[NodeId(id)] = try RecordEncoding.circuitRecord(NodeId(id), from: fields)
             } catch { problems.append(error.message) }
         }
         return Versioned(value: table, version: UInt64(max(0, version)), problems: problems)

@@ -279,3 +279,55 @@ import Testing
         #expect(transitions == ["closed→open", "half_open→open", "half_open→closed"])
     }
 }
+
+/// Failures in a row expire: one older than `failureWindow` before the next does not count.
+@Suite struct CircuitFailureWindowTests {
+    let config = CircuitBreakerConfiguration(failureWindow: .seconds(60))
+    let t0 = Timestamp(milliseconds: 1_700_000_000_000)
+
+    @Test func aStrayFailureLongAgoDoesNotBringTheTripForward() {
+        var r = CircuitBreaker.recordFailure(CircuitRecord(node: "n"), at: t0, config: config)
+        #expect(r.consecutiveFailures == 1)
+        #expect(r.lastFailureAt == t0)
+        // Six minutes of probes only (they leave a closed circuit alone), then an outage.
+        let outage = t0.advanced(by: .seconds(360))
+        for i in 0..<4 {
+            r = CircuitBreaker.recordFailure(
+                r, at: outage.advanced(by: .milliseconds(i * 10)), config: config)
+        }
+        #expect(r.state == .closed, "the 4th failure of the outage must not open it")
+        #expect(r.consecutiveFailures == 4)
+        r = CircuitBreaker.recordFailure(r, at: outage.advanced(by: .milliseconds(40)), config: config)
+        #expect(r.state == .open, "the 5th does")
+    }
+
+    @Test func failuresWithinTheWindowOfEachOtherKeepCounting() {
+        var r = CircuitRecord(node: "n")
+        for i in 0..<5 {
+            r = CircuitBreaker.recordFailure(r, at: t0.advanced(by: .seconds(i * 59)), config: config)
+        }
+        #expect(r.state == .open)
+    }
+
+    @Test func theWindowEdgeAndASuccessReset() {
+        var r = CircuitBreaker.recordFailure(CircuitRecord(node: "n"), at: t0, config: config)
+        r = CircuitBreaker.recordFailure(r, at: t0.advanced(by: .milliseconds(59_999)), config: config)
+        #expect(r.consecutiveFailures == 2)
+        r = CircuitBreaker.recordFailure(
+            r, at: t0.advanced(by: .milliseconds(59_999 + 60_000)), config: config)
+        #expect(r.consecutiveFailures == 1, "exactly one window after the previous failure starts again")
+        r = CircuitBreaker.recordSuccess(r, at: t0.advanced(by: .seconds(200)), config: config)
+        #expect(r.consecutiveFailures == 0 && r.lastFailureAt == nil)
+    }
+
+    @Test func theWindowIsConfigurable() throws {
+        let decoded = try CoreStateJSON.decode(
+            CircuitBreakerConfiguration.self, #"{"failure_window_ms": 1500}"#)
+        #expect(decoded.failureWindow == .milliseconds(1500))
+        #expect(CircuitBreakerConfiguration().failureWindow == .seconds(60))
+        #expect(try CoreStateJSON.roundTrip(decoded) == decoded)
+        #expect(
+            CircuitBreakerConfiguration(failureWindow: .zero).validationProblem?.contains("failure_window_ms")
+                == true)
+    }
+}

@@ -66,7 +66,11 @@ import Testing
                     await leaderFirst.service.stop()
                     #expect(await eventually { try await role(standby.base) == "leader" })
                     let holder = try await world.redis.command("GET", world.keys.healthLeader).string
-                    #expect(holder == (standby.base == a.base ? "health-a" : "health-b"))
+                    // The lease holds the new leader's fencing token: id#epoch#nonce.
+                    #expect(
+                        holder.map { LeaseToken(parsing: $0).holder }
+                            == (standby.base == a.base ? "health-a" : "health-b"))
+                    #expect(holder.map { LeaseToken(parsing: $0).epoch } ?? 0 >= 2)
                     // The new leader probes and writes.
                     let before = Int(try await world.healthHash("ld-1")["total_successes"] ?? "") ?? 0
                     #expect(

@@ -2,6 +2,7 @@ import FederationConfig
 import FederationHealthService
 import FederationTestSupport
 import Foundation
+import Prometheus
 import ServiceLifecycle
 
 /// Runs `redis-cli -p PORT args…` on a thread of its own (it blocks) and returns its output.
@@ -49,7 +50,7 @@ final class RunningService: Sendable {
 extension HealthWorld {
     /// Starts a health service in the background (stop it with `stop()`); returns its base URL.
     func startHealth(
-        _ configuration: FederationConfiguration? = nil,
+        _ configuration: FederationConfiguration? = nil, registry: PrometheusCollectorRegistry = .init(),
         options configure: (inout HealthServiceOptions) -> Void = { _ in }
     ) async throws -> (base: String, service: RunningService) {
         let box = PortBox()
@@ -60,7 +61,7 @@ extension HealthWorld {
         options.onServerRunning = { box.report($0) }
         configure(&options)
         let app = try buildHealthApplication(
-            configuration: configuration ?? self.configuration(), redis: redis, registry: .init(),
+            configuration: configuration ?? self.configuration(), redis: redis, registry: registry,
             logger: testLogger("health"), options: options)
         let running = RunningService(app)
         return ("http://127.0.0.1:\(await box.port())", running)
