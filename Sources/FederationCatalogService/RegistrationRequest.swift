@@ -27,6 +27,19 @@ public struct RegistrationRequest: Sendable, Codable, Equatable {
             self.quantization = quantization
         }
 
+        enum CodingKeys: String, CodingKey { case name, capabilities, version, parameters, quantization }
+
+        /// `parameters` goes through the checked decoder: `-1` or `1.5` is a 400 naming
+        /// `models[i].parameters` (Foundation alone calls it "not valid JSON").
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            capabilities = try c.decode([Capability].self, forKey: .capabilities)
+            version = try c.decodeIfPresent(String.self, forKey: .version)
+            parameters = try c.decodeInteger(UInt64.self, forKey: .parameters, in: 1...UInt64.max)
+            quantization = try c.decodeIfPresent(String.self, forKey: .quantization)
+        }
+
         /// Whether the registration carries metadata for this model.
         var hasMetadata: Bool { version != nil || parameters != nil || quantization != nil }
     }
@@ -171,7 +184,10 @@ extension RegistrationRequest {
                     "\(seconds) is outside (0, \(Int(RegistrationLimits.maximumLeaseSeconds))]; "
                         + "omit it for a permanent registration")
             }
-            return .seconds(seconds)
+            guard let lease = Duration.seconds(checked: seconds) else {
+                throw fail("lease_seconds", "\(seconds) is not a representable duration")
+            }
+            return lease
         }
         return lease == true ? defaultLease : nil
     }

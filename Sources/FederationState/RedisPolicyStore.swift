@@ -38,8 +38,9 @@ public struct RedisPolicyStore: PolicyStore {
             var document = try JSONDecoder().decode(RoutingPolicyDocument.self, from: Data(json))
             document.version = UInt64(max(0, version))
             return Versioned(value: document, version: document.version)
-        } catch let error as DecodingError {
-            throw FederationError.invalidInput("stored policy document is invalid: \(error.readable)")
+        } catch {
+            throw FederationError.invalidInput(
+                "stored policy document is invalid: \(DecodingProblem(error).message)")
         }
     }
 }
