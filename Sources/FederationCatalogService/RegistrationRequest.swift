@@ -1,6 +1,7 @@
 import FederationCore
 import FederationHTTP
 import Foundation
+import NIOCore
 
 /// The body of `POST /v1/deployments`: a node and every model it serves. The shape a
 /// `federation-node` sends (`node_id`, `region`, `endpoint`, `gpu`, `models[{name, capabilities}]`,
@@ -233,5 +234,15 @@ enum EndpointURL {
         var normalized = text
         while normalized.hasSuffix("/") { normalized.removeLast() }
         return .success(normalized)
+    }
+}
+
+extension RegistrationRequest {
+    /// `POST /v1/deployments`'s body as a function of bytes, for the fuzz target: decodes and
+    /// validates, throwing the 400 the catalog would answer.
+    public static func decodeAndValidate(_ bytes: [UInt8], defaultLease: Duration = .seconds(30)) throws -> NodeInfo
+    {
+        try decodeJSON(RegistrationRequest.self, from: ByteBuffer(bytes: bytes)).validated(defaultLease: defaultLease)
+            .node
     }
 }

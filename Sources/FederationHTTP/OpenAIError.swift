@@ -122,6 +122,9 @@ public func decodeJSON<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) th
         throw OpenAIError.invalid(
             "The request body is empty; send a JSON object.", param: nil, code: "invalid_json")
     }
+    if let problem = JSONNesting.problem(in: buffer.readableBytesView) {
+        throw OpenAIError.invalid("The body is not accepted: \(problem).", param: nil, code: "invalid_json")
+    }
     do {
         return try JSONDecoder().decode(T.self, from: buffer)
     } catch let error as OpenAIError {

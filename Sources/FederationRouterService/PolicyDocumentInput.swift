@@ -54,6 +54,10 @@ enum PolicyDocumentInput {
                 "The request body is empty; send the policy document as a JSON object.", param: nil,
                 code: "invalid_json")
         }
+        if let problem = JSONNesting.problem(in: data) {
+            throw OpenAIError.invalid(
+                "The policy document is not accepted: \(problem).", param: nil, code: "invalid_json")
+        }
         let parsed: Any
         do {
             parsed = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
@@ -131,5 +135,18 @@ enum PolicyDocumentInput {
         var message = problem.message
         if message.hasSuffix(".") { message.removeLast() }
         return (problem.field, message)
+    }
+}
+
+/// `PUT` and `PATCH /v1/policy` bodies as functions of bytes, for the fuzz target.
+public enum PolicyDocumentDecoder {
+    /// A whole document; throws the 400 `PUT /v1/policy` would answer.
+    public static func document(_ bytes: [UInt8]) throws -> RoutingPolicyDocument {
+        try PolicyDocumentInput.document(from: Data(bytes))
+    }
+
+    /// A merge patch applied to the default document; throws the 400 `PATCH` would answer.
+    public static func patched(_ bytes: [UInt8]) throws -> RoutingPolicyDocument {
+        try PolicyDocumentInput.patched(RoutingPolicyDocument(), with: Data(bytes))
     }
 }

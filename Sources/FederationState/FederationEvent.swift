@@ -38,6 +38,7 @@ public struct FederationEvent: Sendable, Equatable, Codable {
         guard payload.count <= maximumPayloadBytes else {
             throw .invalidInput("event of \(payload.count) bytes exceeds \(maximumPayloadBytes)")
         }
+        if let problem = JSONNesting.problem(in: payload) { throw .invalidInput("malformed \(family) event: \(problem)") }
         let event: FederationEvent
         do {
             event = try JSONDecoder().decode(FederationEvent.self, from: Data(payload))
