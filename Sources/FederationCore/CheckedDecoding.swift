@@ -14,7 +14,11 @@ extension KeyedDecodingContainer {
         let value: T
         do {
             value = try decode(T.self, forKey: key)
-        } catch DecodingError.dataCorrupted {
+        } catch let error as DecodingError where !error.isCorruption {
+            throw error  // a string where a number belongs, null…: the translator says so
+        } catch {
+            // Foundation throws its internal `numberIsNotRepresentableInSwift` here, which its
+            // top level would report as "not valid JSON".
             throw outOfRange(key, expected: "a whole number in \(range.lowerBound)…\(range.upperBound)")
         }
         guard range.contains(value) else {
@@ -30,7 +34,9 @@ extension KeyedDecodingContainer {
         let value: Double
         do {
             value = try decode(Double.self, forKey: key)
-        } catch DecodingError.dataCorrupted {
+        } catch let error as DecodingError where !error.isCorruption {
+            throw error
+        } catch {
             throw corrupted(key, "must be a number in \(format(range.lowerBound))…\(format(range.upperBound))")
         }
         guard value.isFinite, range.contains(value) else {
@@ -67,6 +73,14 @@ extension KeyedDecodingContainer {
     private func format(_ value: Double) -> String {
         if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
+    }
+}
+
+extension DecodingError {
+    /// Whether this is `dataCorrupted` (as opposed to a type mismatch or a missing value).
+    var isCorruption: Bool {
+        if case .dataCorrupted = self { return true }
+        return false
     }
 }
 
