@@ -240,9 +240,12 @@ enum EndpointURL {
 extension RegistrationRequest {
     /// `POST /v1/deployments`'s body as a function of bytes, for the fuzz target: decodes and
     /// validates, throwing the 400 the catalog would answer.
-    public static func decodeAndValidate(_ bytes: [UInt8], defaultLease: Duration = .seconds(30)) throws -> NodeInfo
-    {
-        try decodeJSON(RegistrationRequest.self, from: ByteBuffer(bytes: bytes)).validated(defaultLease: defaultLease)
-            .node
+    public static func decodeAndValidate(
+        _ bytes: [UInt8], defaultLease: Duration = .seconds(30)
+    ) throws -> NodeInfo {
+        try decodeJSON(RegistrationRequest.self, from: ByteBuffer(bytes: bytes)).validated(
+            defaultLease: defaultLease
+        )
+        .node
     }
 }

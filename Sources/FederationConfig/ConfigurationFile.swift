@@ -104,10 +104,12 @@ struct ConfigurationFile: Decodable {
         if let catalog {
             ListenSection(host: catalog.host, port: catalog.port).apply(to: &c.catalog.listen)
             if let value = catalog.defaultLeaseSeconds {
-                c.catalog.defaultLeaseSeconds = try Self.checked(value, "catalog.default_lease_seconds", 1...86_400, source)
+                c.catalog.defaultLeaseSeconds = try Self.checked(
+                    value, "catalog.default_lease_seconds", 1...86_400, source)
             }
             if let value = catalog.maxBodyBytes {
-                c.catalog.maxBodyBytes = try Self.checked(value, "catalog.max_body_bytes", 1...Self.maximumBodyBytes, source)
+                c.catalog.maxBodyBytes = try Self.checked(
+                    value, "catalog.max_body_bytes", 1...Self.maximumBodyBytes, source)
             }
         }
         if let health {
@@ -129,7 +131,8 @@ struct ConfigurationFile: Decodable {
                 c.gateway.requestTimeout = try Self.milliseconds(value, "gateway.request_timeout_ms", source)
             }
             if let value = gateway.maxBodyBytes {
-                c.gateway.maxBodyBytes = try Self.checked(value, "gateway.max_body_bytes", 1...Self.maximumBodyBytes, source)
+                c.gateway.maxBodyBytes = try Self.checked(
+                    value, "gateway.max_body_bytes", 1...Self.maximumBodyBytes, source)
             }
             if let value = gateway.apiKeys { c.gateway.apiKeys = value }
         }
@@ -162,9 +165,11 @@ extension ConfigurationFile {
     static func milliseconds(
         _ value: Double, _ key: String, _ source: String
     ) throws(ConfigurationLoader.Problem) -> Duration {
-        guard value > 0, value <= maximumMilliseconds, let duration = Duration.milliseconds(checked: value) else {
+        guard value > 0, value <= maximumMilliseconds, let duration = Duration.milliseconds(checked: value)
+        else {
             throw ConfigurationLoader.Problem(
-                "\(source): \(key) \(value) must be a number of milliseconds in (0, \(Int(maximumMilliseconds))]")
+                "\(source): \(key) \(value) must be a number of milliseconds in (0, \(Int(maximumMilliseconds))]"
+            )
         }
         return duration
     }

@@ -37,11 +37,13 @@ extension KeyedDecodingContainer {
         } catch let error as DecodingError where !error.isCorruption {
             throw error
         } catch {
-            throw corrupted(key, "must be a number in \(format(range.lowerBound))…\(format(range.upperBound))")
+            throw corrupted(
+                key, "must be a number in \(format(range.lowerBound))…\(format(range.upperBound))")
         }
         guard value.isFinite, range.contains(value) else {
             throw corrupted(
-                key, "must be a number in \(format(range.lowerBound))…\(format(range.upperBound)), got \(value)")
+                key,
+                "must be a number in \(format(range.lowerBound))…\(format(range.upperBound)), got \(value)")
         }
         return value
     }
@@ -119,7 +121,8 @@ extension WireEnum {
         do {
             return try parse(text)
         } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: error.message))
         }
     }
 }

@@ -60,7 +60,8 @@ public struct DecodingProblem: Error, Sendable, Equatable, CustomStringConvertib
                     self.init(
                         kind: .invalidValue, field: nil,
                         detail:
-                            "a number does not fit its field (a whole number was expected, or it is out of range)")
+                            "a number does not fit its field (a whole number was expected, or it is out of range)"
+                    )
                 } else {
                     self.init(kind: .notJSON, field: nil, detail: "is not valid JSON")
                 }

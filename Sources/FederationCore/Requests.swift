@@ -39,7 +39,8 @@ public struct QoSRequirements: Sendable, Equatable, Codable {
         minThroughput = try c.decodeNumber(forKey: .minThroughput, in: 0...Self.maximumThroughput)
         privacy = try c.decodeIfPresent(PrivacyLevel.self, forKey: .privacy) ?? defaults.privacy
         preferGPU = try c.decodeIfPresent(Bool.self, forKey: .preferGPU) ?? defaults.preferGPU
-        costTolerance = try c.decodeInteger(Int.self, forKey: .costTolerance, in: 0...100) ?? defaults.costTolerance
+        costTolerance =
+            try c.decodeInteger(Int.self, forKey: .costTolerance, in: 0...100) ?? defaults.costTolerance
         if maxLatency == .zero { throw c.corrupted(.maxLatencyMs, "must be positive, got 0") }
         if let problem = validationProblem {
             throw DecodingError.dataCorrupted(

@@ -8,11 +8,13 @@ public enum FuzzSession {
         let nodeNames = NodeTargets.routes.map(\.name)
         let all = FuzzTarget.controlPlane.map(\.name) + nodeNames
         if let selected, let unknown = selected.subtracting(all).sorted().first {
-            throw FuzzSessionError(message: "unknown decoder '\(unknown)'; known: \(all.joined(separator: ", "))")
+            throw FuzzSessionError(
+                message: "unknown decoder '\(unknown)'; known: \(all.joined(separator: ", "))")
         }
         let chosen = all.filter { selected?.contains($0) ?? true }
         let runner = FuzzRunner(
-            seed: seed, maxInputsPerTarget: maxInputs, secondsPerTarget: seconds / Double(max(1, chosen.count)),
+            seed: seed, maxInputsPerTarget: maxInputs,
+            secondsPerTarget: seconds / Double(max(1, chosen.count)),
             beforeEach: beforeEach)
         var reports: [FuzzRunner.Report] = []
         for target in FuzzTarget.controlPlane where chosen.contains(target.name) {

@@ -29,7 +29,8 @@ public struct FuzzTarget: Sendable {
 
     /// A synchronous decoder whose only allowed error is `allowed`.
     static func decoder(
-        _ name: String, allowing allowed: any Error.Type, _ decode: @escaping @Sendable ([UInt8]) throws -> Void
+        _ name: String, allowing allowed: any Error.Type,
+        _ decode: @escaping @Sendable ([UInt8]) throws -> Void
     ) -> FuzzTarget {
         FuzzTarget(name: name) { bytes in
             do {
@@ -49,7 +50,9 @@ public struct FuzzTarget: Sendable {
             _ = try? PolicyDocumentDecoder.patched(bytes)
             _ = try PolicyDocumentDecoder.document(bytes)
         },
-        decoder("registration", allowing: OpenAIError.self) { _ = try RegistrationRequest.decodeAndValidate($0) },
+        decoder("registration", allowing: OpenAIError.self) {
+            _ = try RegistrationRequest.decodeAndValidate($0)
+        },
         decoder("health-report", allowing: FederationError.self) { bytes in
             let report = try HealthReport.parse(bytes)
             // What the health leader does with an accepted report before its ledger.

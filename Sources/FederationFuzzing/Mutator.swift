@@ -21,7 +21,8 @@ public struct Mutator: Sendable {
     static let fragments: [[UInt8]] = [
         Array("{".utf8), Array("}".utf8), Array("[".utf8), Array("]".utf8), Array("\"".utf8), Array(",".utf8),
         Array(":".utf8), Array("null".utf8), Array("true".utf8), Array("\\u0000".utf8), Array("\\ud800".utf8),
-        Array("ö".utf8), Array("\u{1F600}".utf8), [0xFF], [0xC3], [0xED, 0xA0, 0x80], [0x00], Array("\r\n".utf8),
+        Array("ö".utf8), Array("\u{1F600}".utf8), [0xFF], [0xC3], [0xED, 0xA0, 0x80], [0x00],
+        Array("\r\n".utf8),
         Array("--".utf8),
     ]
 

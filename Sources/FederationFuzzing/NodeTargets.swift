@@ -21,7 +21,9 @@ public enum NodeTargets {
     ]
 
     /// Starts a node (no latency, no token pacing, crashes disabled) and runs `body` with its targets.
-    public static func withTargets<T: Sendable>(_ body: @Sendable ([FuzzTarget]) async throws -> T) async throws -> T {
+    public static func withTargets<T: Sendable>(
+        _ body: @Sendable ([FuzzTarget]) async throws -> T
+    ) async throws -> T {
         var configuration = NodeConfiguration()
         configuration.port = 0
         configuration.tokensPerSecond = 0

@@ -109,7 +109,8 @@ extension OpenAIError {
     /// A 400 for an error thrown while decoding `body`.
     public init(decoding error: any Error, body: ByteBuffer? = nil) {
         let isJSON = body.map { buffer in
-            (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [.fragmentsAllowed]))
+            (try? JSONSerialization.jsonObject(
+                with: Data(buffer.readableBytesView), options: [.fragmentsAllowed]))
                 != nil
         }
         self.init(decoding: DecodingProblem(error, bodyIsJSON: isJSON))

@@ -38,7 +38,8 @@ extension OpenAIError {
         default:
             let code = error.status.reasonPhrase.lowercased().split(separator: " ").joined(separator: "_")
             self.init(
-                status: error.status, message: error.body ?? "\(error.status.code) \(error.status.reasonPhrase)",
+                status: error.status,
+                message: error.body ?? "\(error.status.code) \(error.status.reasonPhrase)",
                 type: error.status.code < 500 ? "invalid_request_error" : "server_error",
                 code: code.isEmpty ? nil : code, headers: error.headers)
         }

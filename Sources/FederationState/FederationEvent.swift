@@ -38,7 +38,9 @@ public struct FederationEvent: Sendable, Equatable, Codable {
         guard payload.count <= maximumPayloadBytes else {
             throw .invalidInput("event of \(payload.count) bytes exceeds \(maximumPayloadBytes)")
         }
-        if let problem = JSONNesting.problem(in: payload) { throw .invalidInput("malformed \(family) event: \(problem)") }
+        if let problem = JSONNesting.problem(in: payload) {
+            throw .invalidInput("malformed \(family) event: \(problem)")
+        }
         let event: FederationEvent
         do {
             event = try JSONDecoder().decode(FederationEvent.self, from: Data(payload))
@@ -66,7 +68,8 @@ extension FederationEvent {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         family = try c.decode(FederationFamily.self, forKey: .family)
-        guard let version = try c.decodeInteger(UInt64.self, forKey: .version, in: 1...UInt64(Int64.max)) else {
+        guard let version = try c.decodeInteger(UInt64.self, forKey: .version, in: 1...UInt64(Int64.max))
+        else {
             throw DecodingError.keyNotFound(
                 CodingKeys.version, .init(codingPath: c.codingPath, debugDescription: "version is required"))
         }

@@ -76,7 +76,9 @@ public struct HealthReport: Sendable, Equatable, Codable {
             throw .invalidInput(
                 "health report of \(payload.count) bytes exceeds \(FederationEvent.maximumPayloadBytes)")
         }
-        if let problem = JSONNesting.problem(in: payload) { throw .invalidInput("malformed health report: \(problem)") }
+        if let problem = JSONNesting.problem(in: payload) {
+            throw .invalidInput("malformed health report: \(problem)")
+        }
         let report: HealthReport
         do {
             report = try JSONDecoder().decode(HealthReport.self, from: Data(payload))

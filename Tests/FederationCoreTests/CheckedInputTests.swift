@@ -103,8 +103,9 @@ struct DecodingProblemTests {
             #expect(p.message.contains(strategy.rawValue), "\(p.message)")
         }
         let privacy = try #require(problem(QoSRequirements.self, #"{"privacy":"secret"}"#))
-        #expect(privacy.message == "Invalid value for 'privacy': unknown privacy level 'secret'; "
-            + "expected one of public, internal, confidential, restricted.")
+        #expect(
+            privacy.message == "Invalid value for 'privacy': unknown privacy level 'secret'; "
+                + "expected one of public, internal, confidential, restricted.")
     }
 
     @Test func nestedPathsUseIndexes() throws {
@@ -130,7 +131,8 @@ struct DecodingProblemTests {
 
 @Suite("Enum-like values and identifiers")
 struct WireRuleTests {
-    @Test("one case rule: every enum-like field ignores case", arguments: ["generate", "Generate", "GENERATE"])
+    @Test(
+        "one case rule: every enum-like field ignores case", arguments: ["generate", "Generate", "GENERATE"])
     func capabilityIgnoresCase(text: String) throws {
         #expect(try Capability(parsing: text) == .generate)
     }
@@ -158,7 +160,11 @@ struct WireRuleTests {
     @Test func deepNestingIsRefusedBeforeTheDecoder() {
         // Foundation's JSONDecoder traps on exactly this body (found by federation-fuzz).
         #expect(JSONNesting.problem(in: Array(repeating: UInt8(ascii: "["), count: 513)) != nil)
-        #expect(JSONNesting.problem(in: Array(#"{"a":[[{"b":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}]]}"#.utf8)) == nil)
+        #expect(
+            JSONNesting.problem(
+                in: Array(
+                    #"{"a":[[{"b":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}]]}"#
+                        .utf8)) == nil)
         let escaped = Array(#"["\"[[[["]"#.utf8)
         #expect(JSONNesting.problem(in: escaped) == nil)
     }

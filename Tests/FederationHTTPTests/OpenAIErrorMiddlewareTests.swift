@@ -30,7 +30,8 @@ struct OpenAIErrorMiddlewareTests {
         return object?["error"] as? [String: Any] ?? [:]
     }
 
-    @Test("unknown routes answer an OpenAI-style JSON 404", arguments: [("GET", "/nope"), ("POST", "/known")])
+    @Test(
+        "unknown routes answer an OpenAI-style JSON 404", arguments: [("GET", "/nope"), ("POST", "/known")])
     func unknownRoutes(method: String, path: String) async throws {
         try await app().test(.router) { client in
             try await client.execute(uri: path, method: .init(method)!) { response in
@@ -63,7 +64,8 @@ struct OpenAIErrorMiddlewareTests {
         ])
     func decodingErrors(body: String, code: String, says: String) async throws {
         try await app().test(.router) { client in
-            try await client.execute(uri: "/things", method: .post, body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/things", method: .post, body: ByteBuffer(string: body)) {
+                response in
                 #expect(response.status == .badRequest)
                 let error = json(response.body)
                 #expect(error["code"] as? String == code, "\(error)")

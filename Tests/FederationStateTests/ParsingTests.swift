@@ -27,11 +27,23 @@ import Testing
         (#"{"node":"n"}"#, "Missing required field 'ok'"),
         (#"{"node":"n","ok":"yes"}"#, "Invalid type for 'ok': expected a boolean"),
         (#"{"node":"n","ok":true,"latency_ms":"fast"}"#, "Invalid type for 'latency_ms': expected a number"),
-        (#"{"node":"n","ok":true,"latency_ms":-1}"#, "Invalid value for 'latency_ms': must be a number in 0…86400000, got -1"),
-        (#"{"node":"n","ok":true,"tokens":1.5}"#, "'tokens': must be a whole number in 0…1000000000; 1.5 is not a whole number"),
+        (
+            #"{"node":"n","ok":true,"latency_ms":-1}"#,
+            "Invalid value for 'latency_ms': must be a number in 0…86400000, got -1"
+        ),
+        (
+            #"{"node":"n","ok":true,"tokens":1.5}"#,
+            "'tokens': must be a whole number in 0…1000000000; 1.5 is not a whole number"
+        ),
         (#"{"node":"n","ok":true,"status":42}"#, "'status': must be a whole number in 100…599, got 42"),
-        (#"{"node":"n","ok":true,"queue_depth":-3}"#, "'queue_depth': must be a whole number in 0…1000000000, got -3"),
-        (#"{"node":"n","ok":true,"gpu_utilization":1.5}"#, "'gpu_utilization': must be a number in 0…1, got 1.5"),
+        (
+            #"{"node":"n","ok":true,"queue_depth":-3}"#,
+            "'queue_depth': must be a whole number in 0…1000000000, got -3"
+        ),
+        (
+            #"{"node":"n","ok":true,"gpu_utilization":1.5}"#,
+            "'gpu_utilization': must be a number in 0…1, got 1.5"
+        ),
         (#"{"node":"bad node","ok":true}"#, "contains ' '"),
         (#"{"node":"","ok":true}"#, "node is empty"),
         (#"{"node":null,"ok":true}"#, "Invalid type for 'node': expected a string, got null"),
