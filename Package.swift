@@ -33,6 +33,7 @@ let package = Package(
         .executable(name: "federation-node", targets: ["federation-node"]),
         .executable(name: "federation-bench", targets: ["federation-bench"]),
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
+        .executable(name: "federation-fuzz", targets: ["federation-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -194,6 +195,18 @@ let package = Package(
                 "FederationConfig", "FederationTestSupport", hummingbird, hummingbirdTesting, logging,
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
+
+        // Every decoder of outside bytes under seeded mutation (docs/CORE.md, Fuzzing); a trap kills
+        // the run, which fails CI. `scripts/test` runs it for a bounded time.
+        .target(
+            name: "FederationFuzzing",
+            dependencies: [
+                "FederationCore", "FederationState", "FederationConfig", "FederationHTTP", "FederationNode",
+                "FederationRouterService", "FederationCatalogService", hummingbird, hummingbirdTesting, logging,
+                nioCore, .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
+        .executableTarget(name: "federation-fuzz", dependencies: ["FederationFuzzing", argumentParser]),
+        .testTarget(name: "FederationFuzzingTests", dependencies: ["FederationFuzzing", "FederationCore"]),
 
         // The control plane as real processes: the service executables, a real Redis, real nodes.
         .testTarget(

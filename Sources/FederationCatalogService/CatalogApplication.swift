@@ -50,6 +50,7 @@ public func buildCatalogApplication(
         writer: writer, maxBodyBytes: configuration.catalog.maxBodyBytes,
         defaultLease: .seconds(max(1, configuration.catalog.defaultLeaseSeconds)))
     let router = Router()
+    router.addOpenAIErrors()  // unknown routes: a JSON 404, like every other error
     router.add(middleware: CatalogErrorMiddleware(metrics: metrics, logger: logger))
     router.addOperationalRoutes(service: "federation-catalog", registry: registry, readiness: readiness)
     let v1 = router.group("v1").add(middleware: AdminTokenMiddleware(token: configuration.adminToken))

@@ -1,6 +1,7 @@
 import FederationCore
 import FederationHTTP
 import Foundation
+import NIOCore
 
 /// The body of `POST /v1/deployments`: a node and every model it serves. The shape a
 /// `federation-node` sends (`node_id`, `region`, `endpoint`, `gpu`, `models[{name, capabilities}]`,
@@ -25,6 +26,19 @@ public struct RegistrationRequest: Sendable, Codable, Equatable {
             self.version = version
             self.parameters = parameters
             self.quantization = quantization
+        }
+
+        enum CodingKeys: String, CodingKey { case name, capabilities, version, parameters, quantization }
+
+        /// `parameters` goes through the checked decoder: `-1` or `1.5` is a 400 naming
+        /// `models[i].parameters` (Foundation alone calls it "not valid JSON").
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            capabilities = try c.decode([Capability].self, forKey: .capabilities)
+            version = try c.decodeIfPresent(String.self, forKey: .version)
+            parameters = try c.decodeInteger(UInt64.self, forKey: .parameters, in: 1...UInt64.max)
+            quantization = try c.decodeIfPresent(String.self, forKey: .quantization)
         }
 
         /// Whether the registration carries metadata for this model.
@@ -171,7 +185,10 @@ extension RegistrationRequest {
                     "\(seconds) is outside (0, \(Int(RegistrationLimits.maximumLeaseSeconds))]; "
                         + "omit it for a permanent registration")
             }
-            return .seconds(seconds)
+            guard let lease = Duration.seconds(checked: seconds) else {
+                throw fail("lease_seconds", "\(seconds) is not a representable duration")
+            }
+            return lease
         }
         return lease == true ? defaultLease : nil
     }
@@ -217,5 +234,18 @@ enum EndpointURL {
         var normalized = text
         while normalized.hasSuffix("/") { normalized.removeLast() }
         return .success(normalized)
+    }
+}
+
+extension RegistrationRequest {
+    /// `POST /v1/deployments`'s body as a function of bytes, for the fuzz target: decodes and
+    /// validates, throwing the 400 the catalog would answer.
+    public static func decodeAndValidate(
+        _ bytes: [UInt8], defaultLease: Duration = .seconds(30)
+    ) throws -> NodeInfo {
+        try decodeJSON(RegistrationRequest.self, from: ByteBuffer(bytes: bytes)).validated(
+            defaultLease: defaultLease
+        )
+        .node
     }
 }

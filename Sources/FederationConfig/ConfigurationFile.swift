@@ -144,13 +144,23 @@ struct ConfigurationFile: Decodable {
         }
         if let catalog {
             ListenSection(host: catalog.host, port: catalog.port).apply(to: &c.catalog.listen)
-            if let value = catalog.defaultLeaseSeconds { c.catalog.defaultLeaseSeconds = value }
-            if let value = catalog.maxBodyBytes { c.catalog.maxBodyBytes = value }
+            if let value = catalog.defaultLeaseSeconds {
+                c.catalog.defaultLeaseSeconds = try Self.checked(
+                    value, "catalog.default_lease_seconds", 1...86_400, source)
+            }
+            if let value = catalog.maxBodyBytes {
+                c.catalog.maxBodyBytes = try Self.checked(
+                    value, "catalog.max_body_bytes", 1...Self.maximumBodyBytes, source)
+            }
         }
         if let health {
             ListenSection(host: health.host, port: health.port).apply(to: &c.health.listen)
-            if let value = health.probeIntervalMs { c.health.probeInterval = .milliseconds(value) }
-            if let value = health.probeTimeoutMs { c.health.probeTimeout = .milliseconds(value) }
+            if let value = health.probeIntervalMs {
+                c.health.probeInterval = try Self.milliseconds(value, "health.probe_interval_ms", source)
+            }
+            if let value = health.probeTimeoutMs {
+                c.health.probeTimeout = try Self.milliseconds(value, "health.probe_timeout_ms", source)
+            }
             if let value = health.thresholds { c.health.thresholds = value }
             if let value = health.circuit { c.health.circuit = value }
         }
@@ -158,8 +168,13 @@ struct ConfigurationFile: Decodable {
         if let gateway {
             ListenSection(host: gateway.host, port: gateway.port).apply(to: &c.gateway.listen)
             if let value = gateway.retry { c.gateway.retry = value }
-            if let value = gateway.requestTimeoutMs { c.gateway.requestTimeout = .milliseconds(value) }
-            if let value = gateway.maxBodyBytes { c.gateway.maxBodyBytes = value }
+            if let value = gateway.requestTimeoutMs {
+                c.gateway.requestTimeout = try Self.milliseconds(value, "gateway.request_timeout_ms", source)
+            }
+            if let value = gateway.maxBodyBytes {
+                c.gateway.maxBodyBytes = try Self.checked(
+                    value, "gateway.max_body_bytes", 1...Self.maximumBodyBytes, source)
+            }
             if let value = gateway.apiKeys { c.gateway.apiKeys = value }
         }
         do {
@@ -169,6 +184,36 @@ struct ConfigurationFile: Decodable {
             throw ConfigurationLoader.Problem("\(source): \(error.message)")
         }
         return c
+    }
+}
+
+extension ConfigurationFile {
+    /// The largest request body limit a configuration may set (1 GiB).
+    static let maximumBodyBytes = 1 << 30
+    /// The longest interval or timeout a configuration may set, in milliseconds (one day).
+    static let maximumMilliseconds = 86_400_000.0
+
+    static func checked(
+        _ value: Int, _ key: String, _ range: ClosedRange<Int>, _ source: String
+    ) throws(ConfigurationLoader.Problem) -> Int {
+        guard range.contains(value) else {
+            throw ConfigurationLoader.Problem(
+                "\(source): \(key) \(value) is outside \(range.lowerBound)…\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// A positive duration of at most a day, through the checked conversion.
+    static func milliseconds(
+        _ value: Double, _ key: String, _ source: String
+    ) throws(ConfigurationLoader.Problem) -> Duration {
+        guard value > 0, value <= maximumMilliseconds, let duration = Duration.milliseconds(checked: value)
+        else {
+            throw ConfigurationLoader.Problem(
+                "\(source): \(key) \(value) must be a number of milliseconds in (0, \(Int(maximumMilliseconds))]"
+            )
+        }
+        return duration
     }
 }
 

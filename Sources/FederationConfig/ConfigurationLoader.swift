@@ -146,22 +146,8 @@ public enum ConfigurationLoader {
         }
     }
 
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return keys.isEmpty ? "top level" : keys.joined(separator: ".")
-        }
-        switch error {
-        case .typeMismatch(let type, let context):
-            return "\(path(context)): expected \(type) (\(context.debugDescription))"
-        case .valueNotFound(let type, let context):
-            return "\(path(context)): missing \(type)"
-        case .keyNotFound(let key, let context):
-            return "\(path(context)): missing key '\(key.stringValue)'"
-        case .dataCorrupted(let context):
-            return "\(path(context)): \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
+    /// The shared translator's sentence (``DecodingProblem``), naming the key path.
+    static func describe(_ error: any Error) -> String {
+        DecodingProblem(error).message
     }
 }

@@ -33,25 +33,27 @@ public enum Capability: Hashable, Sendable, Comparable, CustomStringConvertible 
     }
 
     /// Parses the wire form; a bare unknown word is not accepted (use `custom:<name>`), so that a
-    /// typo like `generat` is an error rather than a new capability.
+    /// typo like `generat` is an error rather than a new capability. Built-in names and the
+    /// `custom:` prefix ignore case, like every enum-like field (``WireEnum``); a custom name is an
+    /// identifier and keeps its case.
     public init(parsing text: String) throws(FederationError) {
-        switch text {
+        switch WireText.lowercased(text) {
         case "transcribe": self = .transcribe
         case "synthesize": self = .synthesize
         case "generate": self = .generate
         case "code": self = .code
         case "embed": self = .embed
         case "image_gen": self = .imageGen
-        default:
-            if text.hasPrefix("custom:") {
-                let name = String(text.dropFirst("custom:".count))
+        case let lowered:
+            if lowered.hasPrefix("custom:") {
+                let name = String(text.utf8.dropFirst("custom:".utf8.count)) ?? ""
                 if let problem = Identifier.problem(with: name, kind: "custom capability name") {
                     throw .invalidInput(problem)
                 }
                 self = .custom(name)
             } else {
                 throw .invalidInput(
-                    "unknown capability '\(text)'; expected one of "
+                    "unknown capability '\(WireText.quoted(text))'; expected one of "
                         + Capability.builtIn.map(\.description).joined(separator: ", ") + " or custom:<name>")
             }
         }

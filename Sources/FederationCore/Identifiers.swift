@@ -63,23 +63,38 @@ public enum Identifier {
     /// The longest identifier accepted anywhere.
     public static let maximumLength = 128
 
-    /// Checks that `value` can be used as an id: 1–128 characters of letters, digits, `.`, `_`, `-`, `:`, `/`.
+    /// Checks that `value` can be used as an id: 1–128 bytes of ASCII letters, digits, `.`, `_`, `-`,
+    /// `:`, `/`. Ids are case-sensitive (unlike enum-like values, see ``WireEnum``).
     /// - Returns: nil when valid, otherwise a message naming what is wrong.
     public static func problem(with value: String, kind: String) -> String? {
         if value.isEmpty { return "\(kind) is empty" }
         if value.utf8.count > maximumLength {
             return "\(kind) '\(value.prefix(32))…' is longer than \(maximumLength) characters"
         }
-        for byte in value.utf8 {
-            let ok =
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
-                || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2E || byte == 0x5F || byte == 0x2D || byte == 0x3A || byte == 0x2F
-            if !ok {
-                return "\(kind) '\(value)' contains '\(Character(Unicode.Scalar(byte)))'; "
-                    + "use letters, digits, '.', '_', '-', ':' or '/'"
-            }
+        for scalar in value.unicodeScalars where !isAllowed(scalar) {
+            return "\(kind) '\(WireText.quoted(value))' contains \(describe(scalar)); "
+                + "use ASCII letters, digits, '.', '_', '-', ':' or '/'"
         }
         return nil
+    }
+
+    static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2E, 0x5F, 0x2D, 0x3A, 0x2F: true
+        default: false
+        }
+    }
+
+    /// `'ö' (U+00F6)` for a printable scalar, `U+0000` for a control or invisible one.
+    static func describe(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .unassigned,
+            .surrogate, .privateUse, .nonspacingMark, .enclosingMark, .spacingMark:
+            return code
+        default:
+            return "'\(Character(scalar))' (\(code))"
+        }
     }
 }

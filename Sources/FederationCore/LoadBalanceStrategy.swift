@@ -13,12 +13,16 @@ public enum LoadBalanceStrategy: String, Sendable, Codable, CaseIterable, Custom
 
     public var description: String { rawValue }
 
+    /// Parses the wire form, ignoring case (``WireEnum``).
     public init(parsing text: String) throws(FederationError) {
-        guard let strategy = LoadBalanceStrategy(rawValue: text) else {
-            throw .invalidInput(
-                "unknown strategy '\(text)'; expected one of "
-                    + LoadBalanceStrategy.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        self = strategy
+        self = try Self.parse(text)
     }
+
+    public init(from decoder: any Decoder) throws {
+        self = try Self.decodeWire(from: decoder)
+    }
+}
+
+extension LoadBalanceStrategy: WireEnum {
+    public static var wireKind: String { "strategy" }
 }

@@ -16,27 +16,23 @@ public enum PrivacyLevel: Int, Sendable, Comparable, CaseIterable, CustomStringC
         }
     }
 
-    /// Parses `public`, `internal`, `confidential` or `restricted` (case-insensitive).
+    /// Parses `public`, `internal`, `confidential` or `restricted` (case-insensitive, like every
+    /// enum-like field: ``WireEnum``).
     public init(parsing text: String) throws(FederationError) {
-        guard let level = PrivacyLevel.allCases.first(where: { $0.description == text.lowercased() }) else {
-            throw .invalidInput(
-                "unknown privacy level '\(text)'; expected public, internal, confidential or restricted")
-        }
-        self = level
+        self = try Self.parse(text)
     }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
+extension PrivacyLevel: WireEnum {
+    public var wireName: String { description }
+    public static var wireKind: String { "privacy level" }
+}
+
 extension PrivacyLevel: Codable {
     public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do {
-            self = try PrivacyLevel(parsing: text)
-        } catch {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: error.message))
-        }
+        self = try Self.decodeWire(from: decoder)
     }
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()

@@ -27,16 +27,21 @@ public struct QoSRequirements: Sendable, Equatable, Codable {
         case preferGPU = "prefer_gpu", costTolerance = "cost_tolerance"
     }
 
+    /// The largest `max_latency_ms` accepted: one day.
+    public static let maximumLatencyMs = 86_400_000.0
+    /// The largest `min_throughput` accepted (tokens/s).
+    public static let maximumThroughput = 1e9
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = QoSRequirements()
-        maxLatency = try c.decodeIfPresent(Double.self, forKey: .maxLatencyMs).map {
-            Duration.milliseconds($0)
-        }
-        minThroughput = try c.decodeIfPresent(Double.self, forKey: .minThroughput)
+        maxLatency = try c.decodeMilliseconds(forKey: .maxLatencyMs, in: 0...Self.maximumLatencyMs)
+        minThroughput = try c.decodeNumber(forKey: .minThroughput, in: 0...Self.maximumThroughput)
         privacy = try c.decodeIfPresent(PrivacyLevel.self, forKey: .privacy) ?? defaults.privacy
         preferGPU = try c.decodeIfPresent(Bool.self, forKey: .preferGPU) ?? defaults.preferGPU
-        costTolerance = try c.decodeIfPresent(Int.self, forKey: .costTolerance) ?? defaults.costTolerance
+        costTolerance =
+            try c.decodeInteger(Int.self, forKey: .costTolerance, in: 0...100) ?? defaults.costTolerance
+        if maxLatency == .zero { throw c.corrupted(.maxLatencyMs, "must be positive, got 0") }
         if let problem = validationProblem {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: decoder.codingPath, debugDescription: problem))

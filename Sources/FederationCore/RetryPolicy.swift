@@ -35,11 +35,9 @@ public struct RetryPolicy: Sendable, Equatable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = RetryPolicy()
         maxRetries = try c.decodeIfPresent(Int.self, forKey: .maxRetries) ?? d.maxRetries
-        baseDelay =
-            try c.decodeIfPresent(Double.self, forKey: .baseDelayMs).map { .milliseconds($0) } ?? d.baseDelay
+        baseDelay = try c.decodeMilliseconds(forKey: .baseDelayMs, in: 0...86_400_000) ?? d.baseDelay
         multiplier = try c.decodeIfPresent(Double.self, forKey: .multiplier) ?? d.multiplier
-        maxDelay =
-            try c.decodeIfPresent(Double.self, forKey: .maxDelayMs).map { .milliseconds($0) } ?? d.maxDelay
+        maxDelay = try c.decodeMilliseconds(forKey: .maxDelayMs, in: 0...86_400_000) ?? d.maxDelay
         jitter = try c.decodeIfPresent(Double.self, forKey: .jitter) ?? d.jitter
         if let problem = validationProblem {
             throw DecodingError.dataCorrupted(

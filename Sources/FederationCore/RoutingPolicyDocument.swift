@@ -82,10 +82,12 @@ public struct RoutingPolicyDocument: Sendable, Equatable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = RoutingPolicyDocument()
-        version = try c.decodeIfPresent(UInt64.self, forKey: .version) ?? d.version
+        // Integers go through the checked decoders (Foundation reports -1 or 1.5 for an integer as
+        // "not valid JSON"); ranges of the rest are checked by `validationProblem`, all at once.
+        version = try c.decodeInteger(UInt64.self, forKey: .version, in: 0...UInt64(Int64.max)) ?? d.version
         strategy = try c.decodeIfPresent(LoadBalanceStrategy.self, forKey: .strategy) ?? d.strategy
         minScore = try c.decodeIfPresent(Double.self, forKey: .minScore) ?? d.minScore
-        maxCandidates = try c.decodeIfPresent(Int.self, forKey: .maxCandidates) ?? d.maxCandidates
+        maxCandidates = try c.decodeInteger(Int.self, forKey: .maxCandidates, in: 1...1000) ?? d.maxCandidates
         panicThreshold = try c.decodeIfPresent(Double.self, forKey: .panicThreshold) ?? d.panicThreshold
         weights = try c.decodeIfPresent(PolicyWeights.self, forKey: .weights) ?? d.weights
         regions = try c.decodeIfPresent([String: RegionSettings].self, forKey: .regions) ?? d.regions

@@ -16,13 +16,15 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
     /// This instant moved by `duration` (rounded down to whole milliseconds).
+    /// Saturates at the ends of `Int64` instead of trapping (timestamps may come from outside).
     public func advanced(by duration: Duration) -> Timestamp {
-        Timestamp(milliseconds: milliseconds + duration.wholeMilliseconds)
+        Timestamp(milliseconds: milliseconds.saturatingAdd(duration.wholeMilliseconds))
     }
 
-    /// The time from `other` to `self` (negative when `other` is later).
+    /// The time from `other` to `self` (negative when `other` is later); saturates instead of
+    /// trapping.
     public func duration(since other: Timestamp) -> Duration {
-        .milliseconds(milliseconds - other.milliseconds)
+        .milliseconds(milliseconds.saturatingSubtract(other.milliseconds))
     }
 
     public var description: String { "\(milliseconds)ms" }
@@ -37,21 +39,17 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
 }
 
 extension Duration {
-    /// Whole milliseconds, rounded toward zero.
+    /// Whole milliseconds, rounded toward zero; clamped to `Int64` for durations beyond ≈ 292
+    /// million years.
     public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return seconds.saturatingMultiply(1000).saturatingAdd(attoseconds / 1_000_000_000_000_000)
     }
 
     /// Milliseconds as a floating-point number.
     public var milliseconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    }
-
-    /// A duration from floating-point milliseconds.
-    public static func milliseconds(_ value: Double) -> Duration {
-        .nanoseconds(Int64((value * 1_000_000).rounded()))
     }
 }
 

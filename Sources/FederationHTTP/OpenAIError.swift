@@ -99,66 +99,21 @@ public struct OpenAIError: HTTPResponseError, Sendable {
 }
 
 extension OpenAIError {
-    /// Turns a `DecodingError` into a 400 that names the field, e.g. `messages[0].content`.
-    init(decoding error: any Error) {
-        guard let error = error as? DecodingError else {
-            self = .invalid("Could not parse the JSON body: \(error)", param: nil, code: "invalid_json")
-            return
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let param = Self.path(context.codingPath + [key])
-            self = .invalid(
-                "Missing required parameter: '\(param)'.", param: param, code: "missing_required_parameter")
-        case .typeMismatch(let type, let context):
-            let param = Self.path(context.codingPath)
-            self = .invalid(
-                "Invalid type for '\(param)': expected \(Self.describe(type)).", param: param,
-                code: "invalid_type")
-        case .valueNotFound(let type, let context):
-            let param = Self.path(context.codingPath)
-            self = .invalid(
-                "Invalid value for '\(param)': expected \(Self.describe(type)), got null.", param: param,
-                code: "invalid_type")
-        case .dataCorrupted(let context):
-            if context.codingPath.isEmpty {
-                self = .invalid(
-                    "We could not parse the JSON body of your request: it is not valid JSON.", param: nil,
-                    code: "invalid_json")
-            } else {
-                let param = Self.path(context.codingPath)
-                self = .invalid(
-                    "Invalid value for '\(param)': \(context.debugDescription)", param: param,
-                    code: "invalid_value")
-            }
-        @unknown default:
-            self = .invalid("Could not decode the request: \(error)", param: nil, code: "invalid_json")
-        }
+    /// A 400 for a body that did not decode, through the one translator (``DecodingProblem``): the
+    /// message names the field path (`messages[0].content`), what was expected and, for enum-like
+    /// fields, the valid values; `param` is the path, `code` the kind of problem.
+    public init(decoding problem: DecodingProblem) {
+        self = .invalid(problem.message, param: problem.field, code: problem.kind.rawValue)
     }
 
-    /// `messages[0].content` from a coding path.
-    static func path(_ keys: [any CodingKey]) -> String {
-        var result = ""
-        for key in keys {
-            if let index = key.intValue {
-                result += "[\(index)]"
-            } else {
-                result += result.isEmpty ? key.stringValue : "." + key.stringValue
-            }
+    /// A 400 for an error thrown while decoding `body`.
+    public init(decoding error: any Error, body: ByteBuffer? = nil) {
+        let isJSON = body.map { buffer in
+            (try? JSONSerialization.jsonObject(
+                with: Data(buffer.readableBytesView), options: [.fragmentsAllowed]))
+                != nil
         }
-        return result
-    }
-
-    static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Int.Type, is Double.Type, is Float.Type: "a number"
-        case is Bool.Type: "a boolean"
-        case is [Any].Type: "an array"
-        default:
-            "\(type)".contains("Array")
-                ? "an array" : (("\(type)".contains("Dictionary")) ? "an object" : "\(type)")
-        }
+        self.init(decoding: DecodingProblem(error, bodyIsJSON: isJSON))
     }
 }
 
@@ -168,10 +123,15 @@ public func decodeJSON<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) th
         throw OpenAIError.invalid(
             "The request body is empty; send a JSON object.", param: nil, code: "invalid_json")
     }
+    if let problem = JSONNesting.problem(in: buffer.readableBytesView) {
+        throw OpenAIError.invalid("The body is not accepted: \(problem).", param: nil, code: "invalid_json")
+    }
     do {
         return try JSONDecoder().decode(T.self, from: buffer)
+    } catch let error as OpenAIError {
+        throw error
     } catch {
-        throw OpenAIError(decoding: error)
+        throw OpenAIError(decoding: error, body: buffer)
     }
 }
 

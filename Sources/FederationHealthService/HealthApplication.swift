@@ -50,6 +50,7 @@ public func buildHealthApplication(
         metrics: metrics, logger: logger, clock: clock)
 
     let router = Router()
+    router.addOpenAIErrors()  // unknown routes: a JSON 404, like every other error
     router.addOperationalRoutes(service: "federation-health", registry: registry) {
         // The role is information, not a check: a standby that reaches Redis is ready.
         let leader = await owner.leaderId

@@ -21,6 +21,7 @@ public func buildNodeApplication(
     logger[metadataKey: "node"] = .string(configuration.nodeId)
     let runtime = NodeRuntime(configuration: configuration, logger: logger)
     let router = Router(context: NodeRequestContext.self)
+    router.addOpenAIErrors()  // unknown routes: a JSON 404, like every other error
     router.addNodeRoutes(runtime: runtime)
     var app = Application(
         router: router, server: configuration.server.httpServer(logger: logger),

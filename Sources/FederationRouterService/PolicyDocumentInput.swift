@@ -54,6 +54,10 @@ enum PolicyDocumentInput {
                 "The request body is empty; send the policy document as a JSON object.", param: nil,
                 code: "invalid_json")
         }
+        if let problem = JSONNesting.problem(in: data) {
+            throw OpenAIError.invalid(
+                "The policy document is not accepted: \(problem).", param: nil, code: "invalid_json")
+        }
         let parsed: Any
         do {
             parsed = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
@@ -77,7 +81,7 @@ enum PolicyDocumentInput {
         do {
             let document = try JSONDecoder().decode(RoutingPolicyDocument.self, from: data)
             if problems.isEmpty { return document }
-        } catch let error as DecodingError {
+        } catch {
             let (field, message) = describe(error)
             problems.append((field, message))
             firstField = firstField ?? field
@@ -118,44 +122,31 @@ enum PolicyDocumentInput {
         return problems
     }
 
-    /// The field (dotted path) and a sentence for a decoding error. A document that decodes but
-    /// fails `validationProblem` arrives here as `dataCorrupted` at the root, its description
-    /// listing every range problem.
-    static func describe(_ error: DecodingError) -> (field: String?, message: String) {
-        func path(_ keys: [any CodingKey]) -> String {
-            keys.map { key in key.intValue.map { "[\($0)]" } ?? key.stringValue }.joined(separator: ".")
-                .replacingOccurrences(of: ".[", with: "[")
+    /// The field (dotted path) and a sentence for a decoding error, through the shared translator
+    /// (``DecodingProblem``). A document that decodes but fails `validationProblem` arrives here as
+    /// `dataCorrupted` at the root, its description listing every range problem; its first word
+    /// names the first field.
+    static func describe(_ error: any Error) -> (field: String?, message: String) {
+        let problem = DecodingProblem(error, bodyIsJSON: true)
+        if problem.field == nil, problem.kind == .invalidValue {
+            let first = problem.detail.split(separator: " ").first.map(String.init)
+            return (first.flatMap { documentFields.contains($0) ? $0 : nil }, problem.detail)
         }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let field = path(context.codingPath + [key])
-            return (field, "missing required field '\(field)'")
-        case .typeMismatch(let type, let context):
-            let field = path(context.codingPath)
-            return (field, "'\(field)' must be \(describe(type))")
-        case .valueNotFound(let type, let context):
-            let field = path(context.codingPath)
-            return (field, "'\(field)' must be \(describe(type)), not null")
-        case .dataCorrupted(let context):
-            if context.codingPath.isEmpty {
-                let first = context.debugDescription.split(separator: " ").first.map(String.init)
-                return (first.flatMap { documentFields.contains($0) ? $0 : nil }, context.debugDescription)
-            }
-            let field = path(context.codingPath)
-            return (field, "'\(field)': \(context.debugDescription)")
-        @unknown default:
-            return (nil, "\(error)")
-        }
+        var message = problem.message
+        if message.hasSuffix(".") { message.removeLast() }
+        return (problem.field, message)
+    }
+}
+
+/// `PUT` and `PATCH /v1/policy` bodies as functions of bytes, for the fuzz target.
+public enum PolicyDocumentDecoder {
+    /// A whole document; throws the 400 `PUT /v1/policy` would answer.
+    public static func document(_ bytes: [UInt8]) throws -> RoutingPolicyDocument {
+        try PolicyDocumentInput.document(from: Data(bytes))
     }
 
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Int.Type, is UInt64.Type, is Double.Type: "a number"
-        case is Bool.Type: "a boolean"
-        default:
-            "\(type)".contains("Array")
-                ? "an array" : ("\(type)".contains("Dictionary") ? "an object" : "\(type)")
-        }
+    /// A merge patch applied to the default document; throws the 400 `PATCH` would answer.
+    public static func patched(_ bytes: [UInt8]) throws -> RoutingPolicyDocument {
+        try PolicyDocumentInput.patched(RoutingPolicyDocument(), with: Data(bytes))
     }
 }

@@ -2,6 +2,7 @@ import FederationCore
 import FederationHTTP
 import FederationState
 import Foundation
+import NIOCore
 
 /// The body of `POST /v1/route` and `POST /v1/candidates`:
 ///
@@ -156,5 +157,16 @@ struct ViewFreshness: Sendable {
     /// `X-Federation-Snapshot-Age-Ms` and `-Stale` headers (also on error responses).
     var headerValues: (age: String, stale: String) {
         (ageMs.map(String.init) ?? "never", stale ? "true" : "false")
+    }
+}
+
+/// The body decoding of `POST /v1/route` and `/v1/candidates` as a function of bytes, for the fuzz
+/// target (`federation-fuzz`): everything the handler does with the body before it routes.
+public enum RouteQueryDecoder {
+    /// Decodes and validates a body; throws the 400 the handler would answer.
+    public static func decode(_ bytes: [UInt8]) throws -> InferenceRequest {
+        let query = try decodeJSON(RouteQuery.self, from: ByteBuffer(bytes: bytes)).validated()
+        _ = query.excluded
+        return query.inferenceRequest(headerRequestId: nil)
     }
 }

@@ -60,6 +60,7 @@ public func buildRouterApplication(
     let queries = RouteQueries(view: view, clock: clock, metrics: metrics, tuning: tuning, logger: logger)
 
     let router = Router()
+    router.addOpenAIErrors()  // unknown routes: a JSON 404, like every other error
     // HTTP request metrics through swift-metrics (the executable bootstraps it into `registry`).
     router.add(middleware: MetricsMiddleware())
     router.post("/v1/route") { request, _ in try await queries.route(request) }

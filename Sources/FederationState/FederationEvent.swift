@@ -38,13 +38,14 @@ public struct FederationEvent: Sendable, Equatable, Codable {
         guard payload.count <= maximumPayloadBytes else {
             throw .invalidInput("event of \(payload.count) bytes exceeds \(maximumPayloadBytes)")
         }
+        if let problem = JSONNesting.problem(in: payload) {
+            throw .invalidInput("malformed \(family) event: \(problem)")
+        }
         let event: FederationEvent
         do {
             event = try JSONDecoder().decode(FederationEvent.self, from: Data(payload))
-        } catch let error as DecodingError {
-            throw .invalidInput("malformed \(family) event: \(error.readable)")
         } catch {
-            throw .invalidInput("malformed \(family) event: \(error)")
+            throw .invalidInput("malformed \(family) event: \(DecodingProblem(error).message)")
         }
         guard event.family == family else {
             throw .invalidInput("event of family '\(event.family)' on the \(family) channel")
@@ -60,20 +61,31 @@ public struct FederationEvent: Sendable, Equatable, Codable {
     }
 }
 
-extension DecodingError {
-    /// "field 'latency_ms': expected Double" style text.
-    var readable: String {
-        func path(_ context: Context) -> String {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "" : "field '\(path)': "
+extension FederationEvent {
+    enum CodingKeys: String, CodingKey { case family, version, kind, node, model, at }
+
+    /// Decodes through the checked decoders: a version or timestamp out of range names its field.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        family = try c.decode(FederationFamily.self, forKey: .family)
+        guard let version = try c.decodeInteger(UInt64.self, forKey: .version, in: 1...UInt64(Int64.max))
+        else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.version, .init(codingPath: c.codingPath, debugDescription: "version is required"))
         }
-        switch self {
-        case .typeMismatch(let type, let context): return "\(path(context))expected \(type)"
-        case .valueNotFound(let type, let context): return "\(path(context))expected \(type), found null"
-        case .keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
-        case .dataCorrupted(let context):
-            return "\(path(context))\(context.debugDescription)"
-        @unknown default: return "\(self)"
-        }
+        self.version = version
+        kind = try c.decode(String.self, forKey: .kind)
+        node = try c.decodeIfPresent(NodeId.self, forKey: .node)
+        model = try c.decodeIfPresent(ModelId.self, forKey: .model)
+        at = try c.decodeInteger(Int64.self, forKey: .at, in: 0...HealthReport.Limits.maximumTimestampMs)
+    }
+}
+
+extension FederationFamily: WireEnum {
+    public static var wireKind: String { "family" }
+
+    /// Case-insensitive, and an unknown family lists the valid ones (``WireEnum``).
+    public init(from decoder: any Decoder) throws {
+        self = try Self.decodeWire(from: decoder)
     }
 }

@@ -46,6 +46,29 @@ public struct HealthReport: Sendable, Equatable, Codable {
         case gpuUtilization = "gpu_utilization", source, at
     }
 
+    /// Bounds of the numbers a report may carry; anything outside is a malformed report (the health
+    /// service counts it and ignores it) rather than a value that could trap later.
+    public enum Limits {
+        /// One day.
+        public static let maximumLatencyMs = 86_400_000.0
+        public static let maximumCount = 1_000_000_000
+        /// 9999-12-31T23:59:59.999Z in ms since the epoch.
+        public static let maximumTimestampMs: Int64 = 253_402_300_799_999
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        node = try c.decode(NodeId.self, forKey: .node)
+        ok = try c.decode(Bool.self, forKey: .ok)
+        latencyMs = try c.decodeNumber(forKey: .latencyMs, in: 0...Limits.maximumLatencyMs)
+        tokens = try c.decodeInteger(Int.self, forKey: .tokens, in: 0...Limits.maximumCount)
+        status = try c.decodeInteger(Int.self, forKey: .status, in: 100...599)
+        queueDepth = try c.decodeInteger(Int.self, forKey: .queueDepth, in: 0...Limits.maximumCount)
+        gpuUtilization = try c.decodeNumber(forKey: .gpuUtilization, in: 0...1)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        at = try c.decodeInteger(Int64.self, forKey: .at, in: 0...Limits.maximumTimestampMs)
+    }
+
     /// Parses a report from a channel payload; every problem is a ``FederationError/invalidInput(_:)``
     /// naming the field and what was expected.
     public static func parse(_ payload: [UInt8]) throws(FederationError) -> HealthReport {
@@ -53,13 +76,14 @@ public struct HealthReport: Sendable, Equatable, Codable {
             throw .invalidInput(
                 "health report of \(payload.count) bytes exceeds \(FederationEvent.maximumPayloadBytes)")
         }
+        if let problem = JSONNesting.problem(in: payload) {
+            throw .invalidInput("malformed health report: \(problem)")
+        }
         let report: HealthReport
         do {
             report = try JSONDecoder().decode(HealthReport.self, from: Data(payload))
-        } catch let error as DecodingError {
-            throw .invalidInput("malformed health report: \(error.readable)")
         } catch {
-            throw .invalidInput("malformed health report: \(error)")
+            throw .invalidInput("malformed health report: \(DecodingProblem(error).message)")
         }
         if let problem = report.validationProblem { throw .invalidInput("invalid health report: \(problem)") }
         return report
@@ -80,19 +104,25 @@ public struct HealthReport: Sendable, Equatable, Codable {
     /// nil when every field is in range, else what is wrong.
     public var validationProblem: String? {
         if let problem = Identifier.problem(with: node.rawValue, kind: "node") { return problem }
-        if let latencyMs, !(latencyMs >= 0 && latencyMs.isFinite) {
-            return "latency_ms must be a non-negative number, got \(latencyMs)"
+        if let latencyMs, !(0...Limits.maximumLatencyMs).contains(latencyMs) {
+            return "latency_ms must be a number in 0…\(Int(Limits.maximumLatencyMs)), got \(latencyMs)"
         }
-        if let tokens, tokens < 0 { return "tokens must be ≥ 0, got \(tokens)" }
+        if let tokens, !(0...Limits.maximumCount).contains(tokens) {
+            return "tokens must be in 0…\(Limits.maximumCount), got \(tokens)"
+        }
         if let status, !(100...599).contains(status) {
             return "status must be an HTTP status 100…599, got \(status)"
         }
-        if let queueDepth, queueDepth < 0 { return "queue_depth must be ≥ 0, got \(queueDepth)" }
+        if let queueDepth, !(0...Limits.maximumCount).contains(queueDepth) {
+            return "queue_depth must be in 0…\(Limits.maximumCount), got \(queueDepth)"
+        }
         if let gpuUtilization, !(0...1).contains(gpuUtilization) {
             return "gpu_utilization must be in 0…1, got \(gpuUtilization)"
         }
         if let source, source.utf8.count > 128 || source.isEmpty { return "source must be 1…128 bytes" }
-        if let at, at < 0 { return "at must be ms since the epoch, got \(at)" }
+        if let at, !(0...Limits.maximumTimestampMs).contains(at) {
+            return "at must be ms since the epoch (before the year 10000), got \(at)"
+        }
         return nil
     }
 }

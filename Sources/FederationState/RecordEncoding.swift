@@ -19,14 +19,15 @@ enum RecordEncoding {
         let reader = FieldReader(fields: fields, what: "node '\(id)'")
         let labels: [String: String] =
             try reader.optional("labels") { text in
-                try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+                JSONNesting.problem(in: text.utf8) != nil
+                    ? nil : try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
             } ?? [:]
         let info = NodeInfo(
             id: id, region: RegionId(try reader.required("region") { $0 }),
             endpoint: try reader.required("endpoint") { $0 },
             gpu: try reader.optional("gpu", Self.bool) ?? true,
             privacy: try reader.optional("privacy") { try? PrivacyLevel(parsing: $0) },
-            cost: try reader.optional("cost") { Double($0) }, labels: labels)
+            cost: try reader.optional("cost", Self.finite), labels: labels)
         if let problem = info.validationProblem { throw .invalidInput(problem) }
         return info
     }
@@ -71,13 +72,13 @@ enum RecordEncoding {
         let r = FieldReader(fields: fields, what: "health of '\(id)'")
         return NodeHealth(
             node: id, state: try r.required("state") { HealthState(rawValue: $0) },
-            latencyP50Ms: try r.optional("latency_p50_ms") { Double($0) },
-            latencyP99Ms: try r.optional("latency_p99_ms") { Double($0) },
-            throughput: try r.optional("throughput") { Double($0) },
-            queueDepth: try r.optional("queue_depth") { Int($0) },
-            gpuUtilization: try r.optional("gpu_utilization") { Double($0) },
-            consecutiveSuccesses: try r.optional("consecutive_successes") { Int($0) } ?? 0,
-            consecutiveFailures: try r.optional("consecutive_failures") { Int($0) } ?? 0,
+            latencyP50Ms: try r.optional("latency_p50_ms", Self.latency),
+            latencyP99Ms: try r.optional("latency_p99_ms", Self.latency),
+            throughput: try r.optional("throughput", Self.nonNegative),
+            queueDepth: try r.optional("queue_depth", Self.count),
+            gpuUtilization: try r.optional("gpu_utilization", Self.finite),
+            consecutiveSuccesses: try r.optional("consecutive_successes", Self.count) ?? 0,
+            consecutiveFailures: try r.optional("consecutive_failures", Self.count) ?? 0,
             totalSuccesses: try r.optional("total_successes") { UInt64($0) } ?? 0,
             totalFailures: try r.optional("total_failures") { UInt64($0) } ?? 0,
             lastCheck: try r.optional("last_check") { Int64($0).map(Timestamp.init(milliseconds:)) },
@@ -100,13 +101,13 @@ enum RecordEncoding {
     {
         let r = FieldReader(fields: fields, what: "circuit of '\(id)'")
         return CircuitRecord(
-            node: id, state: try r.required("state") { CircuitState(rawValue: $0) },
-            consecutiveFailures: try r.optional("consecutive_failures") { Int($0) } ?? 0,
-            halfOpenSuccesses: try r.optional("half_open_successes") { Int($0) } ?? 0,
-            halfOpenProbesInFlight: try r.optional("half_open_probes_in_flight") { Int($0) } ?? 0,
+            node: id, state: try r.required("state") { CircuitState.matching($0) },
+            consecutiveFailures: try r.optional("consecutive_failures", Self.count) ?? 0,
+            halfOpenSuccesses: try r.optional("half_open_successes", Self.count) ?? 0,
+            halfOpenProbesInFlight: try r.optional("half_open_probes_in_flight", Self.count) ?? 0,
             openedAt: try r.optional("opened_at") { Int64($0).map(Timestamp.init(milliseconds:)) },
             openUntil: try r.optional("open_until") { Int64($0).map(Timestamp.init(milliseconds:)) },
-            trips: try r.optional("trips") { Int($0) } ?? 0)
+            trips: try r.optional("trips", Self.count) ?? 0)
     }
 
     static func csv(_ capabilities: [Capability]) -> String {
@@ -121,6 +122,26 @@ enum RecordEncoding {
             result.append(capability)
         }
         return Set(result).sorted()
+    }
+
+    /// A finite number (`Double("nan")` and `Double("inf")` parse, and must not reach the routing
+    /// arithmetic).
+    static func finite(_ text: String) -> Double? {
+        Double(text).flatMap { $0.isFinite ? $0 : nil }
+    }
+
+    static func nonNegative(_ text: String) -> Double? {
+        finite(text).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    /// Milliseconds: non-negative and at most a day, like the reports they come from.
+    static func latency(_ text: String) -> Double? {
+        nonNegative(text).flatMap { $0 <= HealthReport.Limits.maximumLatencyMs ? $0 : nil }
+    }
+
+    /// A counter: a whole number in 0…Int.max.
+    static func count(_ text: String) -> Int? {
+        Int(text).flatMap { $0 >= 0 ? $0 : nil }
     }
 
     static func bool(_ text: String) -> Bool? {
@@ -157,5 +178,20 @@ struct FieldReader {
             throw .invalidInput("\(what): field '\(name)' has invalid value '\(text.prefix(64))'")
         }
         return value
+    }
+}
+
+/// The Redis hash readers as public functions, for the fuzz target: a hash read back from Redis is
+/// outside input too (anyone with access to Redis can write it).
+public enum StoredRecordDecoder {
+    /// Reads `fields` as a node, model, health and circuit record; returns how many decoded.
+    @discardableResult
+    public static func decodeAll(id: String, fields: [String: String]) -> Int {
+        var decoded = 0
+        if (try? RecordEncoding.node(NodeId(id), from: fields)) != nil { decoded += 1 }
+        if (try? RecordEncoding.model(ModelId(id), from: fields)) != nil { decoded += 1 }
+        if (try? RecordEncoding.health(NodeId(id), from: fields)) != nil { decoded += 1 }
+        if (try? RecordEncoding.circuit(NodeId(id), from: fields)) != nil { decoded += 1 }
+        return decoded
     }
 }

@@ -34,12 +34,16 @@ public struct RedisPolicyStore: PolicyStore {
         guard let json = parts[0].bytes, let version = parts[1].int else {
             return Versioned(value: RoutingPolicyDocument(), version: 0)
         }
+        if let problem = JSONNesting.problem(in: json) {
+            throw FederationError.invalidInput("stored policy document is invalid: \(problem)")
+        }
         do {
             var document = try JSONDecoder().decode(RoutingPolicyDocument.self, from: Data(json))
             document.version = UInt64(max(0, version))
             return Versioned(value: document, version: document.version)
-        } catch let error as DecodingError {
-            throw FederationError.invalidInput("stored policy document is invalid: \(error.readable)")
+        } catch {
+            throw FederationError.invalidInput(
+                "stored policy document is invalid: \(DecodingProblem(error).message)")
         }
     }
 }

@@ -104,6 +104,13 @@ struct RouteTests {
             (#"{"capability":"transcribe","exclude":["bad node"]}"#, "exclude[0]"),
             (#"{"capability":"transcribe","origin_region":"eu west"}"#, "origin_region"),
             (#"{"capability":"#, "invalid_json"),
+            // used to trap in Duration.milliseconds (issue 8): now a 400 naming the field
+            (#"{"capability":"transcribe","qos":{"max_latency_ms":1e13}}"#, #""param":"qos.max_latency_ms""#),
+            (#"{"capability":"transcribe","qos":{"cost_tolerance":1e30}}"#, #""param":"qos.cost_tolerance""#),
+            (#"{"capability":"transcribe","qos":{"cost_tolerance":1.5}}"#, "not a whole number"),
+            (#"{"capability":"transcribe","qos":{"privacy":"secret"}}"#, "expected one of public, internal"),
+            (#"{"capability":"transcribe","model":"wh\u00efsper"}"#, "'ï' (U+00EF)"),
+            (String(repeating: "[", count: 513), "nests deeper than 64"),
         ])
     func badQueries(body: String, mentions: String) async throws {
         try await withRouter(seed: { try await $0.seedReferenceScenario() }) { client, _ in
@@ -112,6 +119,13 @@ struct RouteTests {
                 #expect(response.status == .badRequest, "\(uri): \(response.text)")
                 #expect(response.text.contains(mentions), "\(uri): \(response.text)")
             }
+        }
+    }
+
+    @Test func enumLikeValuesIgnoreCase() async throws {
+        try await withRouter(seed: { try await $0.seedReferenceScenario() }) { client, _ in
+            let answer = try await client.route(#"{"capability":"Transcribe","qos":{"privacy":"PUBLIC"}}"#)
+            #expect(answer.status == .ok, "\(answer.text)")
         }
     }
 

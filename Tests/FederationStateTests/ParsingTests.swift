@@ -23,21 +23,39 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"ok":true}"#, "missing field 'node'"),
-        (#"{"node":"n"}"#, "missing field 'ok'"),
-        (#"{"node":"n","ok":"yes"}"#, "field 'ok': expected Bool"),
-        (#"{"node":"n","ok":true,"latency_ms":"fast"}"#, "field 'latency_ms': expected Double"),
-        (#"{"node":"n","ok":true,"latency_ms":-1}"#, "latency_ms must be a non-negative number"),
-        (#"{"node":"n","ok":true,"tokens":1.5}"#, "malformed health report"),
-        (#"{"node":"n","ok":true,"status":42}"#, "status must be an HTTP status"),
-        (#"{"node":"n","ok":true,"queue_depth":-3}"#, "queue_depth must be ≥ 0"),
-        (#"{"node":"n","ok":true,"gpu_utilization":1.5}"#, "gpu_utilization must be in 0…1"),
+        (#"{"ok":true}"#, "Missing required field 'node'"),
+        (#"{"node":"n"}"#, "Missing required field 'ok'"),
+        (#"{"node":"n","ok":"yes"}"#, "Invalid type for 'ok': expected a boolean"),
+        (#"{"node":"n","ok":true,"latency_ms":"fast"}"#, "Invalid type for 'latency_ms': expected a number"),
+        (
+            #"{"node":"n","ok":true,"latency_ms":-1}"#,
+            "Invalid value for 'latency_ms': must be a number in 0…86400000, got -1"
+        ),
+        (
+            #"{"node":"n","ok":true,"tokens":1.5}"#,
+            "'tokens': must be a whole number in 0…1000000000; 1.5 is not a whole number"
+        ),
+        (#"{"node":"n","ok":true,"status":42}"#, "'status': must be a whole number in 100…599, got 42"),
+        (
+            #"{"node":"n","ok":true,"queue_depth":-3}"#,
+            "'queue_depth': must be a whole number in 0…1000000000, got -3"
+        ),
+        (
+            #"{"node":"n","ok":true,"gpu_utilization":1.5}"#,
+            "'gpu_utilization': must be a number in 0…1, got 1.5"
+        ),
         (#"{"node":"bad node","ok":true}"#, "contains ' '"),
         (#"{"node":"","ok":true}"#, "node is empty"),
-        (#"{"node":null,"ok":true}"#, "field 'node'"),
+        (#"{"node":null,"ok":true}"#, "Invalid type for 'node': expected a string, got null"),
         (#"[1,2,3]"#, "malformed health report"),
         (#"not json"#, "malformed health report"),
         ("", "malformed health report"),
+        // 1e13 ms used to reach a trapping Duration conversion in the health leader.
+        (#"{"node":"n","ok":true,"latency_ms":1e13}"#, "'latency_ms': must be a number in 0…86400000, got 1"),
+        (#"{"node":"n","ok":true,"at":-9223372036854775809}"#, "'at': must be a whole number in 0…"),
+        (#"{"node":"n","ok":true,"tokens":9223372036854775808}"#, "'tokens': must be a whole number"),
+        (#"{"node":"nöde","ok":true}"#, "contains 'ö' (U+00F6)"),
+        (String(repeating: "[", count: 513), "JSON nests deeper than 64 levels"),
     ])
     func malformedReportsFailClearly(payload: String, expected: String) {
         do {

@@ -187,5 +187,7 @@ public final class TenantAffinityPolicy: RoutingPolicy {
 /// Formats milliseconds with at most one decimal.
 func formatMs(_ value: Double) -> String {
     let rounded = (value * 10).rounded() / 10
+    // Int64(_:) would trap beyond ±9.2e18 (latencies come from Redis): only small values lose ".0".
+    guard abs(rounded) < 1e15 else { return String(rounded) }
     return rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
 }
