@@ -202,7 +202,8 @@ let package = Package(
             name: "FederationFuzzing",
             dependencies: [
                 "FederationCore", "FederationState", "FederationConfig", "FederationHTTP", "FederationNode",
-                "FederationRouterService", "FederationCatalogService", hummingbird, hummingbirdTesting, logging,
+                "FederationRouterService", "FederationCatalogService", "FederationHealthService", hummingbird,
+                hummingbirdTesting, logging,
                 nioCore, .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
         .executableTarget(name: "federation-fuzz", dependencies: ["FederationFuzzing", argumentParser]),

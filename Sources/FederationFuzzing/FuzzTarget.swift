@@ -2,6 +2,7 @@ import FederationCatalogService
 import FederationConfig
 import FederationCore
 import FederationHTTP
+import FederationHealthService
 import FederationRouterService
 import FederationState
 import Foundation
@@ -62,6 +63,7 @@ public struct FuzzTarget: Sendable {
             _ = now.duration(since: observed)
             _ = report.encoded()
         },
+        decoder("node-health", allowing: NodeHealthBodyError.self) { _ = try NodeHealthBody.parse($0) },
         decoder("event", allowing: FederationError.self) { bytes in
             for family in FederationFamily.allCases { _ = try? FederationEvent.parse(bytes, channel: family) }
             _ = try FederationEvent.parse(bytes, channel: .catalog)

@@ -1,3 +1,4 @@
+import FederationCore
 import Foundation
 
 /// The fields of a node's `/health` JSON that the health service reads. The body comes from
@@ -26,6 +27,10 @@ public struct NodeHealthBody: Sendable, Equatable {
     public static func parse(_ bytes: [UInt8]) throws(NodeHealthBodyError) -> NodeHealthBody {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             return NodeHealthBody()
+        }
+        // Foundation's JSONDecoder traps on some deeply nested inputs: refuse them first.
+        if let problem = JSONNesting.problem(in: bytes) {
+            throw NodeHealthBodyError(detail: problem)
         }
         let fields: Fields
         do {

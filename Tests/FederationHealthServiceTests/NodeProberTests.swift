@@ -50,7 +50,11 @@ import Testing
     }
 
     @Test func whatIsNotAJSONObjectIsAnError() {
-        for text in ["{", "[1,2]", "42", "\"unhealthy\"", "nul", String(repeating: "[", count: 10_000)] {
+        for text in [
+            "{", "[1,2]", "42", "\"unhealthy\"", "nul", String(repeating: "[", count: 10_000),
+            // Foundation's JSONDecoder traps on a body that ends after its 513th '[' (nesting guard)
+            String(repeating: "[", count: 513),
+        ] {
             #expect(throws: NodeHealthBodyError.self, "\(text.prefix(20))") { try parse(text) }
         }
         #expect(throws: NodeHealthBodyError.self) { try NodeHealthBody.parse([0xFF, 0xFE, 0x00]) }
