@@ -119,7 +119,7 @@ enum MessageContent: Decodable, Sendable {
 /// `POST /v1/completions` body.
 struct CompletionRequest: Decodable, Sendable {
     let model: String
-    let prompt: Prompt
+    let prompt: StringOrStrings
     let maxTokens: Double?
     let stream: Bool?
     let streamOptions: ChatCompletionRequest.StreamOptions?
@@ -134,7 +134,7 @@ struct CompletionRequest: Decodable, Sendable {
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         model = try container.decode(String.self, forKey: .model)
-        prompt = try container.decode(Prompt.self, forKey: .prompt)
+        prompt = try container.decode(StringOrStrings.self, forKey: .prompt)
         maxTokens = try container.decodeIfPresent(Double.self, forKey: .maxTokens)
         stream = try container.decodeIfPresent(Bool.self, forKey: .stream)
         streamOptions = try container.decodeIfPresent(
@@ -143,8 +143,8 @@ struct CompletionRequest: Decodable, Sendable {
     }
 }
 
-/// A string, or an array of strings (joined), as `prompt` and `input` accept.
-enum Prompt: Decodable, Sendable {
+/// A string, or an array of strings, as `prompt`, `input` and `stop` accept.
+enum StringOrStrings: Decodable, Sendable, Equatable {
     case one(String)
     case many([String])
 
@@ -174,7 +174,7 @@ enum Prompt: Decodable, Sendable {
 /// `POST /v1/embeddings` body.
 struct EmbeddingRequest: Decodable, Sendable {
     let model: String
-    let input: Prompt
+    let input: StringOrStrings
     let encodingFormat: String?
     let dimensions: Double?
 

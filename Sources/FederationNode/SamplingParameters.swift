@@ -5,25 +5,7 @@ import FederationHTTP
 /// a client learns of a bad value here rather than on a real provider.
 struct SamplingParameters: Decodable, Sendable, Equatable {
     /// `stop`: one sequence or up to four.
-    enum Stop: Decodable, Sendable, Equatable {
-        case one(String)
-        case many([String])
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let text = try? container.decode(String.self) {
-                self = .one(text)
-            } else if let texts = try? container.decode([String].self) {
-                self = .many(texts)
-            } else {
-                throw DecodingError.typeMismatch(
-                    String.self,
-                    .init(
-                        codingPath: decoder.codingPath,
-                        debugDescription: "stop must be a string or an array of strings"))
-            }
-        }
-    }
+    typealias Stop = StringOrStrings
 
     /// Most choices one request may ask for (OpenAI's limit).
     static let maxChoices = 128
