@@ -43,7 +43,7 @@ public struct ServerLimits: Sendable, Equatable {
     /// Milliseconds from a configuration value, or nil when it is not a whole number in 1…`limit`
     /// (no trapping conversion of outside numbers).
     public static func milliseconds(_ value: Double, limit: Double) -> Duration? {
-        guard value.isFinite, value >= 1, value <= limit, value == value.rounded() else { return nil }
-        return .milliseconds(Int64(value))
+        guard value >= 1, value <= limit, value == value.rounded() else { return nil }
+        return Duration.milliseconds(checked: value)
     }
 }

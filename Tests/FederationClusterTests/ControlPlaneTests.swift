@@ -104,6 +104,8 @@ struct Cluster {
     let catalog: Int, health: Int, router: Int, nodeA: Int, nodeB: Int
     let processes: [ServiceProcess]
     static let adminToken = "test-admin-token"
+    /// Every process's header-read timeout (the slowloris test relies on it).
+    static let headerTimeoutMs = 2000
 
     init(redis: RedisServerProcess) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fed-cp-\(UUID().uuidString)")
@@ -128,6 +130,7 @@ struct Cluster {
           probe_timeout_ms: 500
           circuit: { failure_threshold: 5, reset_timeout_ms: 600000, max_open_duration_ms: 600000 }
         router: { port: \(router) }
+        server: { header_timeout_ms: \(Self.headerTimeoutMs) }
         """.write(toFile: config, atomically: true, encoding: .utf8)
         var started: [ServiceProcess] = []
         for service in ["federation-catalog", "federation-health", "federation-router"] {
@@ -142,6 +145,7 @@ struct Cluster {
                         "llama-3-8b=generate",
                         "--register-url", "http://127.0.0.1:\(catalog)", "--register-token", Self.adminToken,
                         "--register-interval", "1", "--log-level", "warning",
+                        "--header-timeout-ms", String(Self.headerTimeoutMs),
                     ], logDirectory: dir))
         }
         processes = started

@@ -63,4 +63,46 @@ import Testing
             try await api.get(cluster.health, "/v1/health/node-a").status == 200
         }
     }
+
+    /// Issue 8: 200 slowloris connections were held for their whole 20 s on every port. Now each
+    /// real executable closes a connection whose request head is not complete within its header
+    /// timeout, however slowly bytes trickle in, and keeps answering ordinary requests meanwhile.
+    @Test func everyServiceClosesSlowlorisConnections() async throws {
+        let redis = try RedisServerProcess(persistent: true)
+        defer { redis.stopAndRemove() }
+        let cluster = try Cluster(redis: redis)
+        defer { cluster.stop() }
+        let api = API(http: HTTPClient.shared, cluster: cluster)
+        let ports = [
+            ("router", cluster.router), ("catalog", cluster.catalog), ("health", cluster.health),
+            ("node", cluster.nodeA),
+        ]
+        for (_, port) in ports {
+            try await api.eventually("port \(port) answers") {
+                try await api.get(port, "/healthz").status == 200
+            }
+        }
+        var slow: [(String, RawConnection)] = []
+        for (name, port) in ports {
+            for _ in 0..<25 {
+                let connection = try await RawConnection.connect(port: port)
+                try await connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                slow.append((name, connection))
+            }
+        }
+        // Trickle one byte a connection every 250 ms for up to 30 s (15 header timeouts).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, slow.contains(where: { !$0.1.isClosed }) {
+            for (_, connection) in slow where !connection.isClosed { try? await connection.send("a") }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        for (name, port) in ports {
+            let held = slow.filter { $0.0 == name && !$0.1.isClosed }.count
+            #expect(held == 0, "\(name) still holds \(held) of 25 trickling connections after 30 s")
+            let answered = slow.filter { $0.0 == name && $0.1.text.hasPrefix("HTTP/1.1 408") }.count
+            #expect(answered == 25, "\(name): \(answered) of 25 closed with a 408")
+            #expect(try await api.get(port, "/healthz").status == 200, "\(name) stopped answering")
+        }
+        for (_, connection) in slow { await connection.close() }
+    }
 }
