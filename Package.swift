@@ -60,7 +60,12 @@ let package = Package(
         .target(name: "FederationRedis", dependencies: ["CHiredis", logging]),
         .testTarget(name: "FederationRedisTests", dependencies: ["FederationRedis", "FederationTestSupport"]),
         // The shared-state stores (Redis and in-memory) and the synced FederationView.
-        .target(name: "FederationState", dependencies: ["FederationCore", "FederationRedis", logging, lifecycle]),
+        .target(
+            name: "FederationState",
+            dependencies: [
+                "FederationCore", "FederationRedis", logging, lifecycle,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         .testTarget(
             name: "FederationStateTests",
             dependencies: ["FederationState", "FederationCore", "FederationRedis", "FederationTestSupport", lifecycle]),

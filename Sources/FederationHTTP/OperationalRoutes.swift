@@ -1,13 +1,9 @@
+import FederationCore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
 import Prometheus
-
-/// Anything `/readyz` can answer with: 200 when `ready`, else 503, the value as JSON either way.
-public protocol ReadinessReport: Encodable, Sendable {
-    var ready: Bool { get }
-}
 
 /// What `/readyz` reports: ready only when every check passes; `details` carry information that
 /// is not a check (e.g. a replica's role).

@@ -1,4 +1,5 @@
 import FederationCore
+import FederationState
 
 /// The answer of `POST /v1/candidates` (the explain view): every node that could serve the
 /// capability (and model), with its per-policy scores, whether it is eligible, and when not, the

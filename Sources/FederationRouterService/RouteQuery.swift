@@ -123,43 +123,6 @@ struct RouteAnswer: Encodable, Sendable {
     }
 }
 
-extension ViewFreshness {
-    /// Writes `snapshot_versions`, `snapshot_age_ms` and `snapshot_stale` into a response object.
-    func encodeFlat<Key: CodingKey>(
-        into c: inout KeyedEncodingContainer<Key>, versions: Key, age: Key, stale: Key
-    ) throws {
-        try c.encode(self.versions, forKey: versions)
-        try c.encode(ageMs, forKey: age)
-        try c.encode(self.stale, forKey: stale)
-    }
-}
-
-/// How current the snapshot behind an answer is; part of every route and explain response.
-struct ViewFreshness: Sendable {
-    /// Versions of the snapshot the answer was computed from.
-    var versions: SnapshotVersions
-    /// Milliseconds since the view last loaded from Redis; nil before the first load.
-    var ageMs: Int64?
-    /// Whether the view's change feed is connected.
-    var connected: Bool
-    /// True when the view is disconnected, older than `staleAfter`, or holding its last catalog
-    /// over an empty reset one: the answer comes from the last state the router saw.
-    var stale: Bool
-
-    init(snapshot: FederationSnapshot, status: FederationView.Status, staleAfter: Duration) {
-        versions = snapshot.versions
-        let age = status.ageOfLastSync()
-        ageMs = age?.wholeMilliseconds
-        connected = status.connected
-        stale = !status.connected || status.isHoldingCatalog || age.map { $0 > staleAfter } ?? true
-    }
-
-    /// `X-Federation-Snapshot-Age-Ms` and `-Stale` headers (also on error responses).
-    var headerValues: (age: String, stale: String) {
-        (ageMs.map(String.init) ?? "never", stale ? "true" : "false")
-    }
-}
-
 /// The body decoding of `POST /v1/route` and `/v1/candidates` as a function of bytes, for the fuzz
 /// target (`federation-fuzz`): everything the handler does with the body before it routes.
 public enum RouteQueryDecoder {

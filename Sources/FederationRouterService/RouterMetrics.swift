@@ -18,12 +18,8 @@ final class RouterMetrics: Sendable {
     private let candidateQueries: Counter
     private let policyUpdates: [String: Counter]
     let policyRepublished: Counter
-    private let policyVersion: Gauge
-    private let viewAge: Gauge
-    private let viewConnected: Gauge
-    private let familyVersions: [FederationFamily: Gauge]
-    private let viewLoadFailures: Gauge
-    private let viewMalformed: Gauge
+    /// The view's gauges (`federation_router_view_*`, `federation_router_policy_version`).
+    let view: ViewGauges
 
     init(registry: PrometheusCollectorRegistry) {
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -66,22 +62,7 @@ final class RouterMetrics: Sendable {
             descriptor: name(
                 "policy_published_by_owner", "total",
                 "Times the router published a policy because Redis had none (first start, data lost)."))
-        policyVersion = registry.makeGauge(
-            descriptor: name("policy_version", "", "Version of the policy document the router decides with."))
-        viewAge = registry.makeGauge(
-            descriptor: name("view_age", "seconds", "Time since the view last loaded from Redis (-1: never).")
-        )
-        viewConnected = registry.makeGauge(
-            descriptor: name("view_connected", "", "1 when the view's change feed is connected to Redis."))
-        let versionName = name("view_version", "", "Version of each family in the router's view.")
-        familyVersions = Dictionary(
-            uniqueKeysWithValues: FederationFamily.allCases.map {
-                ($0, registry.makeGauge(descriptor: versionName, labels: [("family", $0.rawValue)]))
-            })
-        viewLoadFailures = registry.makeGauge(
-            descriptor: name("view_load_failures", "", "Loads from Redis that failed since start."))
-        viewMalformed = registry.makeGauge(
-            descriptor: name("view_malformed_messages", "", "Malformed event messages ignored since start."))
+        view = ViewGauges(registry: registry, subsystem: "router")
     }
 
     /// Records one answered route query.
@@ -100,16 +81,4 @@ final class RouterMetrics: Sendable {
 
     /// `applied`, `rejected` (invalid input) or `failed` (Redis).
     func recordPolicyUpdate(_ result: String) { policyUpdates[result]?.increment() }
-
-    /// Sets the gauges that describe the view (called when /metrics is scraped).
-    func refresh(from status: FederationView.Status, policyVersion version: UInt64) {
-        policyVersion.set(to: Double(version))
-        viewAge.set(to: status.ageOfLastSync().map { $0.milliseconds / 1000 } ?? -1)
-        viewConnected.set(to: status.connected ? 1.0 : 0.0)
-        for family in FederationFamily.allCases {
-            familyVersions[family]?.set(to: Double(status.versions[family]))
-        }
-        viewLoadFailures.set(to: Double(status.loadFailures))
-        viewMalformed.set(to: Double(status.malformedMessages))
-    }
 }
