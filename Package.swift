@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "FederationState", targets: ["FederationState"]),
         .library(name: "FederationConfig", targets: ["FederationConfig"]),
         .library(name: "FederationHTTP", targets: ["FederationHTTP"]),
+        .library(name: "FederationOpenAI", targets: ["FederationOpenAI"]),
         .library(name: "FederationServiceKit", targets: ["FederationServiceKit"]),
         .library(name: "FederationNode", targets: ["FederationNode"]),
         .library(name: "FederationTestSupport", targets: ["FederationTestSupport"]),
@@ -101,6 +102,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
+        // The OpenAI wire format the node serves and the gateway relays: request envelopes with
+        // OpenAI's validation, JSONValue and the hot-path JSON parser, SSE writing and parsing.
+        .target(
+            name: "FederationOpenAI",
+            dependencies: [
+                "FederationHTTP", hummingbird, nioCore, .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
+        .testTarget(name: "FederationOpenAITests", dependencies: ["FederationOpenAI", nioCore]),
+
         // What every service executable shares: flags → configuration, logging/metrics bootstrap.
         .target(
             name: "FederationServiceKit",
@@ -114,8 +124,8 @@ let package = Package(
         .target(
             name: "FederationNode",
             dependencies: [
-                "FederationCore", "FederationHTTP", hummingbird, logging, lifecycle, nioCore, httpClient,
-                .product(name: "Yams", package: "Yams"),
+                "FederationCore", "FederationHTTP", "FederationOpenAI", hummingbird, logging, lifecycle, nioCore,
+                httpClient, .product(name: "Yams", package: "Yams"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
         .executableTarget(
@@ -127,7 +137,8 @@ let package = Package(
         .testTarget(
             name: "FederationNodeTests",
             dependencies: [
-                "FederationNode", "FederationCore", "FederationHTTP", "FederationTestSupport", hummingbird, hummingbirdTesting, httpClient,
+                "FederationNode", "FederationCore", "FederationHTTP", "FederationOpenAI", "FederationTestSupport",
+                hummingbird, hummingbirdTesting, httpClient,
                 logging, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
 

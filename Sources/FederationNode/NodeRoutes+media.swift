@@ -1,5 +1,6 @@
 import FederationCore
 import FederationHTTP
+import FederationOpenAI
 import Foundation
 import Hummingbird
 import NIOCore

@@ -1,5 +1,6 @@
 import FederationCore
 import FederationNode
+import FederationOpenAI
 import Foundation
 import Testing
 

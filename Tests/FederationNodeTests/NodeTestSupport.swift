@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FederationNode
+import FederationOpenAI
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -98,17 +99,12 @@ struct NodeClient: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: json))
         let response = try await http.execute(request, timeout: .seconds(30))
-        var pending = ""
+        var parser = SSEParser()
         var frames: [Frame] = []
         for try await buffer in response.body {
             let now = ContinuousClock.now
-            pending += String(buffer: buffer)
-            while let range = pending.range(of: "\n\n") {
-                let frame = String(pending[..<range.lowerBound])
-                pending = String(pending[range.upperBound...])
-                if frame.hasPrefix("data: ") {
-                    frames.append(Frame(data: String(frame.dropFirst(6)), arrival: now))
-                }
+            for event in try parser.feed(buffer) {
+                frames.append(Frame(data: event.data, arrival: now))
             }
         }
         return (Int(response.status.code), response.headers.first(name: "Content-Type"), frames)

@@ -1,4 +1,5 @@
 import FederationHTTP
+import FederationOpenAI
 import Foundation
 import NIOCore
 import Testing

@@ -1,4 +1,5 @@
 import FederationNode
+import FederationOpenAI
 import Foundation
 import Hummingbird
 import HummingbirdTesting

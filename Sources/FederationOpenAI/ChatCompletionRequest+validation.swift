@@ -5,12 +5,12 @@ import FederationHTTP
 /// ``ChatCompletionRequest`` and then run this one check, so they accept and reject the same bodies.
 extension ChatCompletionRequest {
     /// The roles OpenAI's chat endpoint accepts.
-    static let roles = ["system", "user", "assistant", "tool", "developer", "function"]
+    public static let roles = ["system", "user", "assistant", "tool", "developer", "function"]
     /// The content part types OpenAI's chat endpoint accepts.
-    static let partTypes = ["text", "image_url", "input_audio", "refusal", "audio", "file"]
+    public static let partTypes = ["text", "image_url", "input_audio", "refusal", "audio", "file"]
 
     /// Throws a 400 naming the first field that OpenAI would reject (`messages[0].role`).
-    func validate() throws {
+    public func validate() throws {
         guard !messages.isEmpty else {
             throw OpenAIError.invalid(
                 "Invalid 'messages': empty array. Expected an array with minimum length 1, "
@@ -23,7 +23,7 @@ extension ChatCompletionRequest {
 }
 
 extension ChatCompletionRequest.Message {
-    func validate(at path: String) throws {
+    public func validate(at path: String) throws {
         guard ChatCompletionRequest.roles.contains(role) else {
             throw OpenAIError.invalid(
                 "Invalid value: '\(role)'. Supported values are: "
@@ -64,7 +64,7 @@ extension ChatCompletionRequest.Message {
     }
 
     /// `'a', 'b', and 'c'`, as OpenAI lists valid values.
-    static func list(_ values: [String]) -> String {
+    public static func list(_ values: [String]) -> String {
         let quoted = values.map { "'\($0)'" }
         guard quoted.count > 1 else { return quoted.joined() }
         return quoted.dropLast().joined(separator: ", ") + ", and " + quoted[quoted.count - 1]

@@ -1,11 +1,11 @@
 import FederationHTTP
 
-/// The one way a number from a request body becomes an `Int` in the node. Bodies decode numbers
+/// The one way a number from a request body becomes an `Int`. Bodies decode numbers
 /// as `Double` (so `1e20` or `1.5` reach this check instead of failing inside `JSONDecoder` with
 /// no field named); this rejects what is not a whole number in `range` with a 400 naming the field,
 /// in OpenAI's words, and only then converts (never a trapping `Int(x)`).
 /// - Returns: nil when the field was absent.
-func requestInteger(_ value: Double?, param: String, range: ClosedRange<Int>) throws -> Int? {
+public func requestInteger(_ value: Double?, param: String, range: ClosedRange<Int>) throws -> Int? {
     guard let value else { return nil }
     guard value.isFinite, value == value.rounded(.towardZero) else {
         throw OpenAIError.invalid(
@@ -29,6 +29,6 @@ func requestInteger(_ value: Double?, param: String, range: ClosedRange<Int>) th
 }
 
 /// `max_tokens`-style limits (1…16384); the error names the field.
-func validatedMaxTokens(_ value: Double?, param: String, default defaultValue: Int) throws -> Int {
+public func validatedMaxTokens(_ value: Double?, param: String, default defaultValue: Int) throws -> Int {
     try requestInteger(value, param: param, range: 1...16_384) ?? defaultValue
 }

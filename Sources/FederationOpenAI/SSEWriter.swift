@@ -6,9 +6,9 @@ import NIOCore
 ///
 /// Every write is awaited, so a slow client pushes back on the generator; a closed connection
 /// makes the write throw, which ends the stream.
-enum SSEWriter {
+public enum SSEWriter {
     /// Headers for an event stream response.
-    static var headers: HTTPFields {
+    public static var headers: HTTPFields {
         [
             .contentType: "text/event-stream", .cacheControl: "no-cache",
             HTTPField.Name("X-Accel-Buffering")!: "no",
@@ -16,7 +16,7 @@ enum SSEWriter {
     }
 
     /// One `data:` frame.
-    static func frame(_ json: String) -> ByteBuffer {
+    public static func frame(_ json: String) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(json.utf8.count + 8)
         buffer.writeStaticString("data: ")
@@ -26,12 +26,12 @@ enum SSEWriter {
     }
 
     /// Sends one `data:` frame.
-    static func send(_ json: String, to writer: inout any ResponseBodyWriter) async throws {
+    public static func send(_ json: String, to writer: inout any ResponseBodyWriter) async throws {
         try await writer.write(frame(json))
     }
 
     /// Sends the terminating `data: [DONE]` frame and ends the body.
-    static func finish(_ writer: inout any ResponseBodyWriter) async throws {
+    public static func finish(_ writer: inout any ResponseBodyWriter) async throws {
         try await writer.write(ByteBuffer(staticString: "data: [DONE]\n\n"))
         try await writer.finish(nil)
     }

@@ -2,13 +2,13 @@
 /// `JSONDecoder` and its Codable machinery cost more than the rest of the request. It only answers
 /// "valid, and here is the value" or "not valid"; callers fall back to `JSONDecoder` for the
 /// error message that names the field.
-struct JSONParser {
+public struct JSONParser {
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
     private var depth = 0
 
     /// Parses a whole document; nil when it is not valid JSON (or nests deeper than 64).
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
         var parser = JSONParser(bytes: bytes)
         guard let value = parser.value() else { return nil }
         parser.skipWhitespace()

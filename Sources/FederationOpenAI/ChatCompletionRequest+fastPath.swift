@@ -7,7 +7,7 @@ import NIOCore
 /// accept and reject the same bodies (FastPathAgreementTests checks a corpus of both kinds).
 extension ChatCompletionRequest {
     /// Decodes a chat body, fast when it is well-formed.
-    static func decode(from buffer: ByteBuffer) throws -> ChatCompletionRequest {
+    public static func decode(from buffer: ByteBuffer) throws -> ChatCompletionRequest {
         let fast = buffer.withUnsafeReadableBytes { bytes in
             JSONParser.parse(bytes).flatMap(ChatCompletionRequest.init(json:))
         }
@@ -16,7 +16,8 @@ extension ChatCompletionRequest {
         return request
     }
 
-    init?(json: JSONValue) {
+    /// A parsed chat body; nil (fall back to `JSONDecoder`) when a field is missing or has another type.
+    public init?(json: JSONValue) {
         guard case .object(let fields) = json, let model = fields["model"]?.stringValue,
             let rawMessages = fields["messages"]?.arrayValue
         else { return nil }
@@ -48,7 +49,7 @@ extension ChatCompletionRequest {
 
     /// `.some(nil)` for absent or null, `.some(x)` for a finite number (checked later by
     /// ``requestInteger(_:param:range:)``, as on the slow path), nil (fall back) for anything else.
-    static func optionalNumber(_ value: JSONValue?) -> Double?? {
+    public static func optionalNumber(_ value: JSONValue?) -> Double?? {
         switch value {
         case nil, .null?: return .some(nil)
         case .number(let number)?: return number.isFinite ? .some(number) : nil
@@ -56,7 +57,7 @@ extension ChatCompletionRequest {
         }
     }
 
-    static func optionalBool(_ value: JSONValue?) -> Bool?? {
+    public static func optionalBool(_ value: JSONValue?) -> Bool?? {
         switch value {
         case nil, .null?: return .some(nil)
         case .bool(let flag)?: return .some(flag)
@@ -66,7 +67,8 @@ extension ChatCompletionRequest {
 }
 
 extension ChatCompletionRequest.Message {
-    init?(json: JSONValue) {
+    /// One message of a parsed body; nil (fall back to `JSONDecoder`) when a field has another type.
+    public init?(json: JSONValue) {
         guard case .object(let fields) = json, let role = fields["role"]?.stringValue else { return nil }
         let hasCalls = [fields["tool_calls"], fields["function_call"]].contains { $0 != nil && $0 != .null }
         switch fields["content"] {
@@ -94,7 +96,7 @@ extension ChatCompletionRequest.Message {
 extension SamplingParameters {
     /// The sampling fields of a parsed body; nil (fall back to `JSONDecoder`) when one has a type
     /// the fast path does not accept.
-    init?(json fields: [String: JSONValue]) {
+    public init?(json fields: [String: JSONValue]) {
         guard let n = ChatCompletionRequest.optionalNumber(fields["n"]),
             let temperature = ChatCompletionRequest.optionalNumber(fields["temperature"]),
             let topP = ChatCompletionRequest.optionalNumber(fields["top_p"]),

@@ -3,21 +3,21 @@ import FederationHTTP
 /// The sampling fields chat and text completions share, checked as OpenAI checks them. This node
 /// generates deterministic text, so only `n` changes the answer; the others are validated so that
 /// a client learns of a bad value here rather than on a real provider.
-struct SamplingParameters: Decodable, Sendable, Equatable {
+public struct SamplingParameters: Decodable, Sendable, Equatable {
     /// `stop`: one sequence or up to four.
-    typealias Stop = StringOrStrings
+    public typealias Stop = StringOrStrings
 
     /// Most choices one request may ask for (OpenAI's limit).
-    static let maxChoices = 128
+    public static let maxChoices = 128
     /// Most stop sequences (OpenAI's limit).
-    static let maxStopSequences = 4
+    public static let maxStopSequences = 4
 
-    var n: Double?
-    var temperature: Double?
-    var topP: Double?
-    var presencePenalty: Double?
-    var frequencyPenalty: Double?
-    var stop: Stop?
+    public var n: Double?
+    public var temperature: Double?
+    public var topP: Double?
+    public var presencePenalty: Double?
+    public var frequencyPenalty: Double?
+    public var stop: Stop?
 
     enum CodingKeys: String, CodingKey {
         case n, temperature, stop
@@ -26,7 +26,7 @@ struct SamplingParameters: Decodable, Sendable, Equatable {
         case frequencyPenalty = "frequency_penalty"
     }
 
-    init(
+    public init(
         n: Double? = nil, temperature: Double? = nil, topP: Double? = nil, presencePenalty: Double? = nil,
         frequencyPenalty: Double? = nil, stop: Stop? = nil
     ) {
@@ -39,7 +39,7 @@ struct SamplingParameters: Decodable, Sendable, Equatable {
     }
 
     /// Checks every range; returns how many choices to generate. The error names the field.
-    func validatedChoiceCount() throws -> Int {
+    public func validatedChoiceCount() throws -> Int {
         try Self.check(temperature, "temperature", 0...2)
         try Self.check(topP, "top_p", 0...1)
         try Self.check(presencePenalty, "presence_penalty", -2...2)
@@ -54,7 +54,7 @@ struct SamplingParameters: Decodable, Sendable, Equatable {
     }
 
     /// A decimal in `range`, in OpenAI's words (`decimal above maximum value`).
-    static func check(_ value: Double?, _ param: String, _ range: ClosedRange<Double>) throws {
+    public static func check(_ value: Double?, _ param: String, _ range: ClosedRange<Double>) throws {
         guard let value else { return }
         if value < range.lowerBound {
             throw OpenAIError.invalid(
@@ -69,7 +69,7 @@ struct SamplingParameters: Decodable, Sendable, Equatable {
     }
 
     /// `2` rather than `2.0`; other values as Swift prints them.
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return String(value)
     }

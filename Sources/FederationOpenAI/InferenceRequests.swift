@@ -1,14 +1,14 @@
 import FederationHTTP
 
-/// `POST /v1/chat/completions` body (the fields this node reads; others are ignored). Decoding
+/// `POST /v1/chat/completions` body (the fields the federation reads; others are ignored). Decoding
 /// checks types; ``validate()`` (ChatCompletionRequest+validation.swift) checks values.
-struct ChatCompletionRequest: Decodable, Sendable {
-    struct Message: Decodable, Sendable {
-        let role: String
-        let content: MessageContent?
+public struct ChatCompletionRequest: Decodable, Sendable {
+    public struct Message: Decodable, Sendable {
+        public let role: String
+        public let content: MessageContent?
         /// Whether the message carries `tool_calls` or `function_call` (an assistant message may
         /// then have no content).
-        let hasCalls: Bool
+        public let hasCalls: Bool
 
         enum CodingKeys: String, CodingKey {
             case role, content
@@ -16,13 +16,13 @@ struct ChatCompletionRequest: Decodable, Sendable {
             case functionCall = "function_call"
         }
 
-        init(role: String, content: MessageContent?, hasCalls: Bool = false) {
+        public init(role: String, content: MessageContent?, hasCalls: Bool = false) {
             self.role = role
             self.content = content
             self.hasCalls = hasCalls
         }
 
-        init(from decoder: any Decoder) throws {
+        public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             role = try container.decode(String.self, forKey: .role)
             content = try container.decodeIfPresent(MessageContent.self, forKey: .content)
@@ -32,19 +32,19 @@ struct ChatCompletionRequest: Decodable, Sendable {
         }
     }
 
-    struct StreamOptions: Decodable, Sendable {
-        let includeUsage: Bool?
+    public struct StreamOptions: Decodable, Sendable {
+        public let includeUsage: Bool?
         enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
     }
 
-    let model: String
-    let messages: [Message]
+    public let model: String
+    public let messages: [Message]
     /// Numbers stay `Double` until ``requestInteger(_:param:range:)`` checks them.
-    let maxTokens: Double?
-    let maxCompletionTokens: Double?
-    let stream: Bool?
-    let streamOptions: StreamOptions?
-    let sampling: SamplingParameters
+    public let maxTokens: Double?
+    public let maxCompletionTokens: Double?
+    public let stream: Bool?
+    public let streamOptions: StreamOptions?
+    public let sampling: SamplingParameters
 
     enum CodingKeys: String, CodingKey {
         case model, messages, stream
@@ -53,7 +53,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
         case streamOptions = "stream_options"
     }
 
-    init(
+    public init(
         model: String, messages: [Message], maxTokens: Double?, maxCompletionTokens: Double?, stream: Bool?,
         streamOptions: StreamOptions?, sampling: SamplingParameters = .init()
     ) {
@@ -66,7 +66,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
         self.sampling = sampling
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         model = try container.decode(String.self, forKey: .model)
         messages = try container.decode([Message].self, forKey: .messages)
@@ -78,22 +78,22 @@ struct ChatCompletionRequest: Decodable, Sendable {
     }
 
     /// The text the answer is derived from: every message's role and content.
-    var prompt: String {
+    public var prompt: String {
         messages.map { "\($0.role): \($0.content?.text ?? "")" }.joined(separator: "\n")
     }
 }
 
 /// A message's content: a string, or an array of parts of which the `text` ones count.
-enum MessageContent: Decodable, Sendable {
+public enum MessageContent: Decodable, Sendable {
     case text(String)
     case parts([Part])
 
-    struct Part: Decodable, Sendable {
-        let type: String
-        let text: String?
+    public struct Part: Decodable, Sendable {
+        public let type: String
+        public let text: String?
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let text = try? container.decode(String.self) {
             self = .text(text)
@@ -108,7 +108,7 @@ enum MessageContent: Decodable, Sendable {
         }
     }
 
-    var text: String {
+    public var text: String {
         switch self {
         case .text(let text): text
         case .parts(let parts): parts.compactMap(\.text).joined(separator: " ")
@@ -117,13 +117,13 @@ enum MessageContent: Decodable, Sendable {
 }
 
 /// `POST /v1/completions` body.
-struct CompletionRequest: Decodable, Sendable {
-    let model: String
-    let prompt: StringOrStrings
-    let maxTokens: Double?
-    let stream: Bool?
-    let streamOptions: ChatCompletionRequest.StreamOptions?
-    let sampling: SamplingParameters
+public struct CompletionRequest: Decodable, Sendable {
+    public let model: String
+    public let prompt: StringOrStrings
+    public let maxTokens: Double?
+    public let stream: Bool?
+    public let streamOptions: ChatCompletionRequest.StreamOptions?
+    public let sampling: SamplingParameters
 
     enum CodingKeys: String, CodingKey {
         case model, prompt, stream
@@ -131,7 +131,7 @@ struct CompletionRequest: Decodable, Sendable {
         case streamOptions = "stream_options"
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         model = try container.decode(String.self, forKey: .model)
         prompt = try container.decode(StringOrStrings.self, forKey: .prompt)
@@ -144,11 +144,11 @@ struct CompletionRequest: Decodable, Sendable {
 }
 
 /// A string, or an array of strings, as `prompt`, `input` and `stop` accept.
-enum StringOrStrings: Decodable, Sendable, Equatable {
+public enum StringOrStrings: Decodable, Sendable, Equatable {
     case one(String)
     case many([String])
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let text = try? container.decode(String.self) {
             self = .one(text)
@@ -163,7 +163,7 @@ enum StringOrStrings: Decodable, Sendable, Equatable {
         }
     }
 
-    var texts: [String] {
+    public var texts: [String] {
         switch self {
         case .one(let text): [text]
         case .many(let texts): texts
@@ -172,11 +172,11 @@ enum StringOrStrings: Decodable, Sendable, Equatable {
 }
 
 /// `POST /v1/embeddings` body.
-struct EmbeddingRequest: Decodable, Sendable {
-    let model: String
-    let input: StringOrStrings
-    let encodingFormat: String?
-    let dimensions: Double?
+public struct EmbeddingRequest: Decodable, Sendable {
+    public let model: String
+    public let input: StringOrStrings
+    public let encodingFormat: String?
+    public let dimensions: Double?
 
     enum CodingKeys: String, CodingKey {
         case model, input, dimensions
@@ -185,11 +185,11 @@ struct EmbeddingRequest: Decodable, Sendable {
 }
 
 /// `POST /v1/audio/speech` body.
-struct SpeechRequest: Decodable, Sendable {
-    let model: String
-    let input: String
-    let voice: String?
-    let responseFormat: String?
+public struct SpeechRequest: Decodable, Sendable {
+    public let model: String
+    public let input: String
+    public let voice: String?
+    public let responseFormat: String?
 
     enum CodingKeys: String, CodingKey {
         case model, input, voice
@@ -198,12 +198,12 @@ struct SpeechRequest: Decodable, Sendable {
 }
 
 /// `POST /v1/images/generations` body.
-struct ImageRequest: Decodable, Sendable {
-    let prompt: String
-    let model: String?
-    let n: Double?
-    let size: String?
-    let responseFormat: String?
+public struct ImageRequest: Decodable, Sendable {
+    public let prompt: String
+    public let model: String?
+    public let n: Double?
+    public let size: String?
+    public let responseFormat: String?
 
     enum CodingKeys: String, CodingKey {
         case prompt, model, n, size

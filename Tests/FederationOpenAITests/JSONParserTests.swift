@@ -1,8 +1,7 @@
+import FederationOpenAI
 import Foundation
 import NIOCore
 import Testing
-
-@testable import FederationNode
 
 @Suite("The hot-path JSON parser")
 struct JSONParserTests {
