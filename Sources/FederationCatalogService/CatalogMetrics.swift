@@ -1,5 +1,4 @@
 import Prometheus
-import Synchronization
 
 /// The catalog's Prometheus metrics (all prefixed `federation_catalog_`).
 public struct CatalogMetrics: Sendable {
@@ -45,54 +44,5 @@ public struct CatalogMetrics: Sendable {
             descriptor: MetricNameDescriptor(
                 namespace: "federation", subsystem: "catalog", metricName: "known_version", unitName: "",
                 helpText: "Catalog version of this process's own copy (restored into a Redis that lost it)."))
-    }
-}
-
-/// A FIFO async lock: one restore or reload of the catalog's own copy at a time.
-final class SerialGate: Sendable {
-    private struct State {
-        var locked = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-    private let state = Mutex(State())
-
-    /// Runs `body` while holding the gate.
-    func withGate<T: Sendable>(
-        isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
-    ) async throws -> T {
-        await acquire()
-        do {
-            let result = try await body()
-            release()
-            return result
-        } catch {
-            release()
-            throw error
-        }
-    }
-
-    private func acquire() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let acquired = state.withLock { state in
-                if state.locked {
-                    state.waiters.append(continuation)
-                    return false
-                }
-                state.locked = true
-                return true
-            }
-            if acquired { continuation.resume() }
-        }
-    }
-
-    private func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if state.waiters.isEmpty {
-                state.locked = false
-                return nil
-            }
-            return state.waiters.removeFirst()
-        }
-        next?.resume()
     }
 }

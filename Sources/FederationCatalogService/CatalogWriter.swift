@@ -19,7 +19,7 @@ struct CatalogWriter: Sendable {
     let metrics: CatalogMetrics
     let logger: Logger
     /// One restore or reload at a time in this process.
-    let syncGate = SerialGate()
+    let syncLock = AsyncSerialLock()
 
     /// What a registration left behind.
     struct Registered: Sendable {
@@ -136,7 +136,7 @@ struct CatalogWriter: Sendable {
     @discardableResult
     func synchronize() async throws -> Synchronization {
         defer { metrics.knownVersion.set(Double(mirror.knownVersion)) }
-        return try await syncGate.withGate {
+        return try await syncLock.withLock {
             let stored = try await catalog.catalogVersion()
             let known = mirror.knownVersion
             guard mirror.isLoaded else {

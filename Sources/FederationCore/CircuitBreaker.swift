@@ -13,8 +13,8 @@ public struct CircuitBreakerConfiguration: Sendable, Equatable, Codable {
     public var backoffMultiplier: Double
     /// The longest an open period lasts, however many trips.
     public var maxOpenDuration: Duration
-    /// When every probe slot has been taken for this long without an outcome, the probes are
-    /// taken as lost (their gateway died) and the slots are freed. Should exceed the request timeout.
+    /// How long taken probe slots live after the last one was taken (the TTL of `ProbeSlots`):
+    /// slots whose gateway died are freed then. Should exceed the request timeout.
     public var probeTimeout: Duration
     /// Failures in a row count only while each comes within this long of the previous one: a
     /// failure later than that after the last one starts the count again at 1 (so one stray
@@ -134,14 +134,17 @@ public struct CircuitTransition: Sendable, Equatable {
 }
 
 /// The circuit breaker's transitions as pure functions over `CircuitRecord`: the health service
-/// applies them to the record it stores in Redis, gateways apply `tryAdmitProbe` atomically.
+/// applies them to the record it stores in Redis. Admission is not part of the record: a request
+/// to a half-open node is a probe (`RouteDecision.isProbe`), and the gateway sends it only after
+/// taking one of the node's `halfOpenMaxProbes` cluster-wide slots (`ProbeSlots` in
+/// FederationState) — the one probe-admission rule.
 ///
 /// - Closed → Open after `failureThreshold` failures in a row; a success while closed resets them,
 ///   and so does a gap: a failure more than `failureWindow` after the previous one counts as the
 ///   first of a new run (`CircuitRecord.lastFailureAt`).
 /// - Open for `openDuration(forTrip: trips)`, after which it is half-open (by time alone, see
 ///   `CircuitRecord.effectiveState(at:)`). Outcomes reported while open change nothing.
-/// - Half-open admits at most `halfOpenMaxProbes` probes at once; each outcome frees its slot.
+/// - Half-open admits at most `halfOpenMaxProbes` probes at once, cluster-wide (`ProbeSlots`).
 ///   `halfOpenSuccessThreshold` probe successes close it (trips back to 0); a probe failure
 ///   re-opens it for the next, longer trip.
 /// - An open deadline is never moved earlier: opening keeps the later of the existing and the new.
@@ -158,7 +161,6 @@ public enum CircuitBreaker {
         case .open:
             break  // an answer to a request sent before it opened proves nothing yet
         case .halfOpen:
-            r.halfOpenProbesInFlight = max(0, r.halfOpenProbesInFlight - 1)
             r.halfOpenSuccesses += 1
             if r.halfOpenSuccesses >= config.halfOpenSuccessThreshold {
                 r = CircuitRecord(node: r.node)
@@ -188,41 +190,6 @@ public enum CircuitBreaker {
         return r
     }
 
-    /// Asks to send one request to the node at `now`. Closed: admitted, record unchanged. Open:
-    /// refused. Half-open: admitted as a probe while fewer than `halfOpenMaxProbes` are in flight
-    /// (the returned record counts it; its outcome, recorded later, frees the slot).
-    public static func tryAdmitProbe(
-        _ record: CircuitRecord, at now: Timestamp, config: CircuitBreakerConfiguration = .init()
-    ) -> (admitted: Bool, record: CircuitRecord) {
-        var r = normalized(record, at: now, config: config)
-        switch r.state {
-        case .closed:
-            return (true, r)
-        case .open:
-            return (false, r)
-        case .halfOpen:
-            if r.halfOpenProbesInFlight >= config.halfOpenMaxProbes, probesExpired(r, at: now, config: config)
-            {
-                // Every slot has been held longer than a probe can take: its holders are gone.
-                // In half-open, `openUntil` marks when the current round of probes began.
-                r.halfOpenProbesInFlight = 0
-                r.openUntil = now
-            }
-            guard r.halfOpenProbesInFlight < config.halfOpenMaxProbes else { return (false, r) }
-            r.halfOpenProbesInFlight += 1
-            return (true, r)
-        }
-    }
-
-    /// Whether a request may be sent now, without admitting it: closed, or half-open with a
-    /// free probe slot. A missing record counts as closed.
-    public static func admitsRequests(
-        _ record: CircuitRecord?, at now: Timestamp, config: CircuitBreakerConfiguration = .init()
-    ) -> Bool {
-        guard let record else { return true }
-        return tryAdmitProbe(record, at: now, config: config).admitted
-    }
-
     /// Opens the circuit by hand (an operator draining a node) until `deadline`, or later if it
     /// is already open until later. Does not count as a trip.
     public static func forceOpen(
@@ -235,7 +202,6 @@ public enum CircuitBreaker {
         r.state = .open
         r.openUntil = max(r.openUntil ?? deadline, deadline)
         r.halfOpenSuccesses = 0
-        r.halfOpenProbesInFlight = 0
         return r
     }
 
@@ -270,7 +236,6 @@ public enum CircuitBreaker {
         if r.effectiveState(at: now) == .halfOpen {
             r.state = .halfOpen
             r.halfOpenSuccesses = 0
-            r.halfOpenProbesInFlight = 0
         }
         return r
     }
@@ -288,16 +253,6 @@ public enum CircuitBreaker {
         r.openedAt = now
         r.openUntil = max(r.openUntil ?? deadline, deadline)
         r.halfOpenSuccesses = 0
-        r.halfOpenProbesInFlight = 0
         return r
-    }
-
-    private static func probesExpired(
-        _ r: CircuitRecord, at now: Timestamp, config: CircuitBreakerConfiguration
-    )
-        -> Bool
-    {
-        guard let since = r.openUntil ?? r.openedAt else { return true }
-        return now >= since.advanced(by: config.probeTimeout)
     }
 }

@@ -97,8 +97,6 @@ public struct CircuitRecord: Sendable, Equatable, Codable {
     public var consecutiveFailures: Int
     /// Probe successes in a row while half-open.
     public var halfOpenSuccesses: Int
-    /// Probes admitted and not yet answered while half-open.
-    public var halfOpenProbesInFlight: Int
     public var openedAt: Timestamp?
     /// When an open circuit turns half-open.
     public var openUntil: Timestamp?
@@ -110,7 +108,7 @@ public struct CircuitRecord: Sendable, Equatable, Codable {
 
     public init(
         node: NodeId, state: CircuitState = .closed, consecutiveFailures: Int = 0, halfOpenSuccesses: Int = 0,
-        halfOpenProbesInFlight: Int = 0, openedAt: Timestamp? = nil, openUntil: Timestamp? = nil,
+        openedAt: Timestamp? = nil, openUntil: Timestamp? = nil,
         trips: Int = 0, lastFailureAt: Timestamp? = nil
     ) {
         self.lastFailureAt = lastFailureAt
@@ -118,7 +116,6 @@ public struct CircuitRecord: Sendable, Equatable, Codable {
         self.state = state
         self.consecutiveFailures = consecutiveFailures
         self.halfOpenSuccesses = halfOpenSuccesses
-        self.halfOpenProbesInFlight = halfOpenProbesInFlight
         self.openedAt = openedAt
         self.openUntil = openUntil
         self.trips = trips

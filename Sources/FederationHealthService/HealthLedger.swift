@@ -164,7 +164,6 @@ struct HealthLedger: Sendable {
                 var r = r
                 r.state = .halfOpen
                 r.halfOpenSuccesses = 0
-                r.halfOpenProbesInFlight = 0
                 return r
             }
             changes.append(LedgerChange(node: node, circuit: change))

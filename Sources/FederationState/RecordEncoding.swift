@@ -89,7 +89,6 @@ enum RecordEncoding {
         var fields = [
             ("state", circuit.state.rawValue), ("consecutive_failures", String(circuit.consecutiveFailures)),
             ("half_open_successes", String(circuit.halfOpenSuccesses)),
-            ("half_open_probes_in_flight", String(circuit.halfOpenProbesInFlight)),
             ("trips", String(circuit.trips)),
         ]
         if let v = circuit.openedAt { fields.append(("opened_at", String(v.milliseconds))) }
@@ -104,7 +103,6 @@ enum RecordEncoding {
             node: id, state: try r.required("state") { CircuitState.matching($0) },
             consecutiveFailures: try r.optional("consecutive_failures", Self.count) ?? 0,
             halfOpenSuccesses: try r.optional("half_open_successes", Self.count) ?? 0,
-            halfOpenProbesInFlight: try r.optional("half_open_probes_in_flight", Self.count) ?? 0,
             openedAt: try r.optional("opened_at") { Int64($0).map(Timestamp.init(milliseconds:)) },
             openUntil: try r.optional("open_until") { Int64($0).map(Timestamp.init(milliseconds:)) },
             trips: try r.optional("trips", Self.count) ?? 0)

@@ -46,10 +46,6 @@ import Testing
         let open = failures(5, closed, at: t)
         #expect(open.effectiveState(at: t.advanced(by: .milliseconds(29_999))) == .open)
         #expect(open.effectiveState(at: t.advanced(by: .seconds(30))) == .halfOpen)
-        #expect(
-            !CircuitBreaker.admitsRequests(open, at: t.advanced(by: .milliseconds(29_999)), config: config))
-        #expect(CircuitBreaker.admitsRequests(open, at: t.advanced(by: .seconds(30)), config: config))
-        #expect(CircuitBreaker.admitsRequests(nil, at: t, config: config))
     }
 
     @Test func outcomesWhileOpenChangeNothing() {
@@ -60,35 +56,11 @@ import Testing
         #expect(CircuitBreaker.recordFailure(open, at: later, config: config) == open)
         #expect(failures(20, open, at: later) == open)
         #expect(CircuitBreaker.recordSuccess(open, at: later, config: config) == open)
-        let refused = CircuitBreaker.tryAdmitProbe(open, at: later, config: config)
-        #expect(!refused.admitted)
-        #expect(refused.record == open)
-    }
-
-    @Test func halfOpenAdmitsAtMostThreeProbesAndAnOutcomeFreesASlot() {
-        var r = halfOpen()
-        let t = clock.now()
-        for n in 1...3 {
-            let (admitted, next) = CircuitBreaker.tryAdmitProbe(r, at: t, config: config)
-            #expect(admitted)
-            #expect(next.state == .halfOpen)
-            #expect(next.halfOpenProbesInFlight == n)
-            r = next
-        }
-        let fourth = CircuitBreaker.tryAdmitProbe(r, at: t, config: config)
-        #expect(!fourth.admitted)
-        #expect(fourth.record == r)
-        #expect(!CircuitBreaker.admitsRequests(r, at: t, config: config))
-        r = CircuitBreaker.recordSuccess(r, at: t, config: config)
-        #expect(r.halfOpenProbesInFlight == 2)
-        #expect(r.halfOpenSuccesses == 1)
-        #expect(CircuitBreaker.tryAdmitProbe(r, at: t, config: config).admitted)
     }
 
     @Test func threeProbeSuccessesCloseAndResetTrips() {
         var r = halfOpen()
         let t = clock.now()
-        for _ in 0..<3 { r = CircuitBreaker.tryAdmitProbe(r, at: t, config: config).record }
         let before = r
         r = CircuitBreaker.recordSuccess(r, at: t, config: config)
         r = CircuitBreaker.recordSuccess(r, at: t, config: config)
@@ -103,14 +75,12 @@ import Testing
     @Test func probeFailureReopensForLonger() {
         var r = halfOpen()
         let t = clock.now()
-        r = CircuitBreaker.tryAdmitProbe(r, at: t, config: config).record
         let before = r
         r = CircuitBreaker.recordSuccess(r, at: t, config: config)
         r = CircuitBreaker.recordFailure(r, at: t, config: config)
         #expect(r.state == .open)
         #expect(r.trips == 2)
         #expect(r.halfOpenSuccesses == 0)
-        #expect(r.halfOpenProbesInFlight == 0)
         #expect(r.openUntil == t.advanced(by: .seconds(60)))
         #expect(CircuitBreaker.transition(from: before, to: r, at: t) == .init(from: .halfOpen, to: .open))
     }
@@ -123,7 +93,6 @@ import Testing
             openTimes.append(r.openUntil!.milliseconds - opened.milliseconds)
             clock.set(r.openUntil!)
             // The deadline passed: one probe, and it fails.
-            r = CircuitBreaker.tryAdmitProbe(r, at: clock.now(), config: config).record
             r = CircuitBreaker.recordFailure(r, at: clock.now(), config: config)
         }
         #expect(openTimes == [30_000, 60_000, 120_000, 240_000, 300_000, 300_000, 300_000])
@@ -148,7 +117,7 @@ import Testing
         // on this clock, is still 10 minutes away.
         let farDeadline = t.advanced(by: .seconds(600))
         let skewed = CircuitRecord(
-            node: closed.node, state: .halfOpen, halfOpenProbesInFlight: 1, openedAt: t,
+            node: closed.node, state: .halfOpen, openedAt: t,
             openUntil: farDeadline, trips: 1)
         // A probe failure computed here gives trip 2 → now + 60 s, which is earlier: kept at 600 s.
         let reopened = CircuitBreaker.recordFailure(skewed, at: t, config: config)
@@ -189,28 +158,6 @@ import Testing
         #expect(longer.trips == 0)
         #expect(longer.effectiveState(at: t.advanced(by: .seconds(3599))) == .open)
         #expect(CircuitBreaker.reset(longer) == CircuitRecord(node: closed.node))
-    }
-
-    @Test func closedAdmitsWithoutCountingProbes() {
-        let t = clock.now()
-        let (admitted, record) = CircuitBreaker.tryAdmitProbe(closed, at: t, config: config)
-        #expect(admitted)
-        #expect(record == closed)
-    }
-
-    @Test func lostProbesAreReclaimedAfterTheProbeTimeout() {
-        var r = halfOpen()
-        let start = clock.now()
-        for _ in 0..<3 { r = CircuitBreaker.tryAdmitProbe(r, at: start, config: config).record }
-        // The three gateways holding the probes die; nobody reports an outcome.
-        #expect(
-            !CircuitBreaker.tryAdmitProbe(r, at: start.advanced(by: .milliseconds(59_999)), config: config)
-                .admitted)
-        let later = start.advanced(by: .seconds(60))
-        let (admitted, reclaimed) = CircuitBreaker.tryAdmitProbe(r, at: later, config: config)
-        #expect(admitted)
-        #expect(reclaimed.halfOpenProbesInFlight == 1)
-        #expect(reclaimed.state == .halfOpen)
     }
 
     @Test func configurationDecodesSnakeCaseWithDefaultsAndValidates() throws {
@@ -254,13 +201,12 @@ import Testing
             switch random.next(below: 10) {
             case 0..<3: record = CircuitBreaker.recordFailure(record, at: now, config: config)
             case 3..<7: record = CircuitBreaker.recordSuccess(record, at: now, config: config)
-            default: record = CircuitBreaker.tryAdmitProbe(record, at: now, config: config).record
+            default: record = CircuitBreaker.normalized(record, at: now, config: config)
             }
             let state = record.effectiveState(at: now)
             if let t = CircuitBreaker.transition(from: before, to: record, at: now) {
                 transitions.insert("\(t.from)→\(t.to)")
             }
-            check(record.halfOpenProbesInFlight <= config.halfOpenMaxProbes, "step \(step)")
             check((state == .closed) == (record.trips == 0), "step \(step)")
             if state == .closed { check(record.consecutiveFailures < config.failureThreshold) }
             if before.effectiveState(at: now) == .open {

@@ -10,7 +10,7 @@ import Testing
         totalFailures: 7,
         lastCheck: Timestamp(milliseconds: 1_700_000_000_123), reason: "slow success 1450 ms")
     static let circuit = CircuitRecord(
-        node: "gpu-1", state: .open, consecutiveFailures: 5, halfOpenSuccesses: 0, halfOpenProbesInFlight: 0,
+        node: "gpu-1", state: .open, consecutiveFailures: 5, halfOpenSuccesses: 0,
         openedAt: Timestamp(milliseconds: 1_700_000_000_000),
         openUntil: Timestamp(milliseconds: 1_700_000_030_000), trips: 2)
 

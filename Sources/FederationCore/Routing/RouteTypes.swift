@@ -72,7 +72,7 @@ public struct RouteDecision: Sendable, Equatable {
     /// True when the panic threshold put unhealthy nodes back into rotation.
     public var panic: Bool
     /// True when the chosen node's circuit is half-open: the request is a probe, and the caller
-    /// must hold a probe slot (see `CircuitBreaker`).
+    /// must hold one of the node's cluster-wide probe slots (`ProbeSlots` in FederationState).
     public var isProbe: Bool
 }
 
