@@ -20,7 +20,7 @@ struct NodeRegistrationTests {
             configuration.port = 0
             configuration.advertisedEndpoint = "http://127.0.0.1:1"
             configuration.registerURL = "http://127.0.0.1:\(port)"
-            configuration.registrationIntervalSeconds = 0.2
+            configuration.registrationIntervalSeconds = 1  // a 3 s lease: a loaded machine still renews in time
             configuration.crashAction = { _ in }
             var logger = Logger(label: "node-under-test")
             logger.logLevel = .warning
@@ -34,7 +34,7 @@ struct NodeRegistrationTests {
                 #expect(view.leaseExpiresAt != nil, "the node asked for a lease")
                 #expect(try await catalog.nodeIds(capability: "embed") == ["self-registered"])
             }
-            // The node stopped renewing: its lease (3 × 0.2 s) passes and the reaper removes it.
+            // The node stopped renewing: its lease (3 × 1 s) passes and the reaper removes it.
             let gone = try await eventually { try await catalog.nodeIds() == [] }
             #expect(gone, "the stopped node's lease did not expire")
         }

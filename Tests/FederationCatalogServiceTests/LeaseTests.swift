@@ -12,11 +12,13 @@ struct LeaseTests {
     func expiry() async throws {
         try await withCatalog { catalog in
             try await catalog.register(registration("permanent"))
-            let reply = try await catalog.register(registration("leased", lease: 1))
-            let expires = try #require(try reply.decode(RegistrationReply.self).node.leaseExpiresAt)
+            // A 3 s lease: long enough that a loaded machine still lists the node before it passes.
+            let reply = try await catalog.register(registration("leased", lease: 3))
+            let registered = try reply.decode(RegistrationReply.self)
+            let expires = try #require(registered.node.leaseExpiresAt)
             #expect(expires > Int64(Date().timeIntervalSince1970 * 1000))
             #expect(try await catalog.nodeIds() == ["leased", "permanent"])
-            let versionBefore = try await catalog.send(.get, "/v1/nodes").decode(NodeList.self).version
+            let versionBefore = registered.version
 
             let gone = try await eventually { try await catalog.nodeIds() == ["permanent"] }
             #expect(gone, "the leased node was not removed after its lease passed")
@@ -32,10 +34,10 @@ struct LeaseTests {
     @Test("renewing before expiry keeps the node; when renewals stop it goes")
     func renewal() async throws {
         try await withCatalog { catalog in
-            // A lease eight renewal periods long, so a loaded machine's scheduling hiccups cannot
+            // A lease sixteen renewal periods long, so a loaded machine's scheduling hiccups cannot
             // let it lapse between two renewals. The node is checked before each renewal, and the
             // loop runs until checks have seen it alive after its first lease would have passed.
-            let lease = 2.0
+            let lease = 4.0
             try await catalog.register(registration("renewing", lease: lease))
             let firstExpiry = ContinuousClock.now + .seconds(lease)
             var checksAfterFirstExpiry = 0

@@ -48,8 +48,10 @@ struct ServerLimitsTests {
     func slowloris() async throws {
         try await withLimitedServer(ServerLimits(headerTimeout: .seconds(1), idleTimeout: .seconds(60))) {
             port in
-            let connection = try await RawConnection.connect(port: port)
+            // Before the connect: the server's timer starts when it accepts, which a loaded machine
+            // may do well before the client's connect call returns.
             let start = ContinuousClock.now
+            let connection = try await RawConnection.connect(port: port)
             try await connection.send("GET /ok HTTP/1.1\r\nHost: test\r\nX-Slow: ")
             // Far more bytes than the timeout allows time for; the server must not wait for them.
             for _ in 0..<150 where !connection.isClosed {
