@@ -47,22 +47,15 @@ public final class RawConnection: Sendable {
 
     /// Polls until the connection is closed or `timeout` passed; returns whether it closed.
     public func waitUntilClosed(timeout: Duration) async throws -> Bool {
-        try await poll(timeout: timeout) { isClosed }
+        try await eventually(timeout: timeout) { isClosed }
     }
 
     /// Polls until the server sent `substring` (`occurrences` times) or `timeout` passed; returns
     /// whether it arrived.
     public func waitFor(_ substring: String, occurrences: Int = 1, timeout: Duration) async throws -> Bool {
-        try await poll(timeout: timeout) { text.components(separatedBy: substring).count - 1 >= occurrences }
-    }
-
-    private func poll(timeout: Duration, _ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
+        try await eventually(timeout: timeout) {
+            text.components(separatedBy: substring).count - 1 >= occurrences
         }
-        return condition()
     }
 }
 

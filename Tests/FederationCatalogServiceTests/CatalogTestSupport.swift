@@ -145,18 +145,6 @@ func withCatalog(
     await redis.close()
 }
 
-/// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(
-    timeout: Duration = .seconds(15), _ condition: @Sendable () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}
-
 /// A registration like the ones `federation-node` sends.
 func registration(
     _ node: String,

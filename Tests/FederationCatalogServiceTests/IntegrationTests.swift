@@ -45,30 +45,30 @@ struct NodeRegistrationTests {
 struct RedisRestartTests {
     @Test("while Redis is down reads answer 503 JSON; after it returns the catalog answers again")
     func survivesRestart() async throws {
-        let server = try RedisServerProcess(persistent: true)
-        defer { server.stopAndRemove() }
-        try await withCatalog(server: server) { catalog in
-            try await catalog.register(registration("durable"))
-            server.kill()
+        try await withRedisServer(persistent: true) { server in
+            try await withCatalog(server: server) { catalog in
+                try await catalog.register(registration("durable"))
+                await server.kill()
 
-            let down = try await catalog.send(.get, "/v1/nodes")
-            #expect(down.status == 503)
-            #expect(down.errorCode == "redis_unavailable", "\(down.text)")
-            #expect(try await catalog.send(.get, "/readyz").status == 503)
-            #expect(try await catalog.send(.get, "/healthz").status == 200)
-            let write = try await catalog.send(.post, "/v1/deployments", json: registration("other"))
-            #expect(write.status == 503)
+                let down = try await catalog.send(.get, "/v1/nodes")
+                #expect(down.status == 503)
+                #expect(down.errorCode == "redis_unavailable", "\(down.text)")
+                #expect(try await catalog.send(.get, "/readyz").status == 503)
+                #expect(try await catalog.send(.get, "/healthz").status == 200)
+                let write = try await catalog.send(.post, "/v1/deployments", json: registration("other"))
+                #expect(write.status == 503)
 
-            try server.start()
-            let back = try await eventually {
-                let reply = try await catalog.send(.get, "/v1/nodes")
-                return reply.status == 200
-                    && (try? reply.decode(NodeList.self).nodes.map(\.id)) == ["durable"]
+                try await server.start()
+                let back = try await eventually {
+                    let reply = try await catalog.send(.get, "/v1/nodes")
+                    return reply.status == 200
+                        && (try? reply.decode(NodeList.self).nodes.map(\.id)) == ["durable"]
+                }
+                #expect(back, "the catalog did not recover after Redis returned")
+                // Ready again once the Redis client's availability settled (docs/REDIS.md).
+                #expect(try await eventually { try await catalog.send(.get, "/readyz").status == 200 })
+                #expect(catalog.metric("federation_catalog_redis_failures_total") ?? 0 >= 2)
             }
-            #expect(back, "the catalog did not recover after Redis returned")
-            // Ready again once the Redis client's availability settled (docs/REDIS.md).
-            #expect(try await eventually { try await catalog.send(.get, "/readyz").status == 200 })
-            #expect(catalog.metric("federation_catalog_redis_failures_total") ?? 0 >= 2)
         }
     }
 }

@@ -116,15 +116,15 @@ import Testing
             #expect(before.value.state.nodes.count == 9)
             // both processes' copies have caught up with every write (the first learns the
             // second's writes at its next check)
-            try await pair.eventually("both catalogs know version \(before.version)") {
+            try await eventually("both catalogs know version \(before.version)", watching: pair.processes) {
                 let first = try await pair.knownVersion(pair.first)
                 let second = try await pair.knownVersion(pair.second)
                 return first == before.version && second == before.version
             }
-            pair.server.kill()
-            try pair.server.start()  // empty: no persistence
+            await pair.server.kill()
+            try await pair.server.start()  // empty: no persistence
             let restarted = ContinuousClock.now
-            try await pair.eventually("the catalog is back in Redis") {
+            try await eventually("the catalog is back in Redis", watching: pair.processes) {
                 try await pair.store.loadCatalog().value.nodes.count == 9
             }
             let took = ContinuousClock.now - restarted
@@ -204,63 +204,54 @@ struct CatalogPair: Sendable {
         let value = try await metric(port, "federation_catalog_known_version")
         return UInt64(exactly: value) ?? 0
     }
-
-    func eventually(
-        _ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let dead = processes.first(where: { !$0.isRunning }) {
-                throw TestFailure("\(dead.name) exited while waiting for: \(what)\n\(dead.logTail)")
-            }
-            if (try? await condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw TestFailure(
-            "timed out waiting for: \(what)\n" + processes.map(\.logTail).joined(separator: "\n"))
-    }
 }
 
 /// Starts a non-persistent redis-server and two catalog executables on one namespace, runs
 /// `body`, stops everything (also on failure).
 func withTwoCatalogs(_ body: (CatalogPair) async throws -> Void) async throws {
-    let server = try RedisServerProcess(persistent: false)
-    defer { server.stopAndRemove() }
-    let namespace = uniqueNamespace("two")
-    let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("fed-two-catalogs-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let ports = (try freeLoopbackPort(), try freeLoopbackPort())
-    var processes: [ServiceProcess] = []
-    defer { for process in processes { process.stop() } }
-    for port in [ports.0, ports.1] {
-        processes.append(
-            try ServiceProcess(
-                "federation-catalog",
-                arguments: [
-                    "--port", String(port), "--redis-url", server.url, "--namespace", namespace,
-                    "--log-level", "info",
-                ], logDirectory: directory))
-    }
-    var configuration = HTTPClient.Configuration()
-    configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
-    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    let redis = RedisClient(configuration: server.configuration(commandTimeout: .seconds(5)))
-    let pair = CatalogPair(
-        server: server, first: ports.0, second: ports.1, processes: processes, http: http, redis: redis,
-        keys: FederationKeys(namespace: namespace))
-    do {
-        for port in [ports.0, ports.1] {
-            try await pair.eventually("catalog :\(port) ready") {
-                try await pair.request(port, "/readyz").status == 200
+    try await withRedisServer(persistent: false) { server in
+        let namespace = uniqueNamespace("two")
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("fed-two-catalogs-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let ports = (try freeLoopbackPort(), try freeLoopbackPort())
+        var processes: [ServiceProcess] = []
+        do {
+            for port in [ports.0, ports.1] {
+                processes.append(
+                    try ServiceProcess(
+                        "federation-catalog",
+                        arguments: [
+                            "--port", String(port), "--redis-url", server.url, "--namespace", namespace,
+                            "--log-level", "info",
+                        ], logDirectory: directory))
             }
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let redis = RedisClient(configuration: server.configuration(commandTimeout: .seconds(5)))
+            let pair = CatalogPair(
+                server: server, first: ports.0, second: ports.1, processes: processes, http: http,
+                redis: redis,
+                keys: FederationKeys(namespace: namespace))
+            do {
+                for port in [ports.0, ports.1] {
+                    try await eventually("catalog :\(port) ready", watching: pair.processes) {
+                        try await pair.request(port, "/readyz").status == 200
+                    }
+                }
+                try await body(pair)
+            } catch {
+                await redis.close()
+                try await http.shutdown()
+                throw error
+            }
+            await redis.close()
+            try await http.shutdown()
+        } catch {
+            for process in processes { await process.stop() }
+            throw error
         }
-        try await body(pair)
-    } catch {
-        await redis.close()
-        try await http.shutdown()
-        throw error
+        for process in processes { await process.stop() }
     }
-    await redis.close()
-    try await http.shutdown()
 }

@@ -11,90 +11,104 @@ import Testing
 /// for reports, and HTTP for everything else.
 @Suite(.serialized) struct ControlPlaneTests {
     @Test func catalogHealthAndRouterTogether() async throws {
-        let redis = try RedisServerProcess(persistent: true)
-        defer { redis.stopAndRemove() }
-        let cluster = try Cluster(redis: redis)
-        defer { cluster.stop() }
-        let api = API(http: HTTPClient.shared, cluster: cluster)
+        try await withRedisServer(persistent: true) { redis in
+            try await withCluster(redis: redis) { cluster in
+                let api = API(http: HTTPClient.shared, cluster: cluster)
 
-        // 1. both nodes register themselves, get probed, and are routable
-        try await api.eventually("both nodes registered") {
-            let nodes = try await api.get(cluster.catalog, "/v1/nodes").body
-            return nodes.contains("node-a") && nodes.contains("node-b")
-        }
-        try await api.eventually("both nodes healthy") {
-            let a = try await api.get(cluster.health, "/v1/health/node-a").body
-            let b = try await api.get(cluster.health, "/v1/health/node-b").body
-            return a.contains(#""state":"healthy""#) && b.contains(#""state":"healthy""#)
-        }
-        let explain = try await api.post(cluster.router, "/v1/candidates", #"{"capability":"generate"}"#).body
-        #expect(explain.components(separatedBy: #""eligible":true"#).count - 1 == 2, "\(explain)")
+                // 1. both nodes register themselves, get probed, and are routable
+                try await eventually("both nodes registered", watching: api.cluster.processes) {
+                    let nodes = try await api.get(cluster.catalog, "/v1/nodes").body
+                    return nodes.contains("node-a") && nodes.contains("node-b")
+                }
+                try await eventually("both nodes healthy", watching: api.cluster.processes) {
+                    let a = try await api.get(cluster.health, "/v1/health/node-a").body
+                    let b = try await api.get(cluster.health, "/v1/health/node-b").body
+                    return a.contains(#""state":"healthy""#) && b.contains(#""state":"healthy""#)
+                }
+                let explain = try await api.post(
+                    cluster.router, "/v1/candidates", #"{"capability":"generate"}"#
+                ).body
+                #expect(explain.components(separatedBy: #""eligible":true"#).count - 1 == 2, "\(explain)")
 
-        // 2. a node that stops answering probes goes Degraded → Unhealthy and its circuit opens
-        _ = try await api.post(cluster.nodeB, "/admin/faults", #"{"unhealthy":true}"#)
-        try await api.eventually("node-b unhealthy with an open circuit") {
-            let health = try await api.get(cluster.health, "/v1/health/node-b").body
-            let circuit = try await api.get(cluster.health, "/v1/circuits/node-b").body
-            return health.contains(#""state":"unhealthy""#) && circuit.contains(#""state":"open""#)
-        }
-        try await api.eventually("the router routes around node-b") {
-            try await api.routes(count: 5).allSatisfy { $0 == "node-a" }
-        }
-        let rejected = try await api.post(cluster.router, "/v1/candidates", #"{"capability":"generate"}"#)
-            .body
-        #expect(rejected.contains(#""policy":"circuit""#), "\(rejected)")
+                // 2. a node that stops answering probes goes Degraded → Unhealthy and its circuit opens
+                _ = try await api.post(cluster.nodeB, "/admin/faults", #"{"unhealthy":true}"#)
+                try await eventually("node-b unhealthy with an open circuit", watching: api.cluster.processes)
+                {
+                    let health = try await api.get(cluster.health, "/v1/health/node-b").body
+                    let circuit = try await api.get(cluster.health, "/v1/circuits/node-b").body
+                    return health.contains(#""state":"unhealthy""#) && circuit.contains(#""state":"open""#)
+                }
+                try await eventually("the router routes around node-b", watching: api.cluster.processes) {
+                    try await api.routes(count: 5).allSatisfy { $0 == "node-a" }
+                }
+                let rejected = try await api.post(
+                    cluster.router, "/v1/candidates", #"{"capability":"generate"}"#
+                )
+                .body
+                #expect(rejected.contains(#""policy":"circuit""#), "\(rejected)")
 
-        // 3. reports published with redis-cli change what /v1/route answers
-        for _ in 0..<5 {
-            try redisCLI(
-                port: redis.port, "PUBLISH", "\(cluster.namespace):health:reports",
-                #"{"node":"node-a","ok":false,"status":503,"source":"operator"}"#)
-        }
-        try await api.eventually("node-a's circuit opened by reports; nothing left to route to") {
-            let answer = try await api.post(cluster.router, "/v1/route", #"{"capability":"generate"}"#)
-            return answer.status == 503 && answer.body.contains("all_nodes_unhealthy")
-        }
+                // 3. reports published with redis-cli change what /v1/route answers
+                for _ in 0..<5 {
+                    try await redisCLI(
+                        port: redis.port, "PUBLISH", "\(cluster.namespace):health:reports",
+                        #"{"node":"node-a","ok":false,"status":503,"source":"operator"}"#)
+                }
+                try await eventually(
+                    "node-a's circuit opened by reports; nothing left to route to",
+                    watching: api.cluster.processes
+                ) {
+                    let answer = try await api.post(
+                        cluster.router, "/v1/route", #"{"capability":"generate"}"#)
+                    return answer.status == 503 && answer.body.contains("all_nodes_unhealthy")
+                }
 
-        // operators close both circuits (node-b's fault cleared first)
-        _ = try await api.delete(cluster.nodeB, "/admin/faults")
-        #expect(
-            try await api.post(cluster.health, "/v1/circuits/node-a/close", "", admin: true).status == 200)
-        #expect(
-            try await api.post(cluster.health, "/v1/circuits/node-b/close", "", admin: true).status == 200)
-        try await api.eventually("both routable again") {
-            Set(try await api.routes(count: 12)) == ["node-a", "node-b"]
-        }
+                // operators close both circuits (node-b's fault cleared first)
+                _ = try await api.delete(cluster.nodeB, "/admin/faults")
+                #expect(
+                    try await api.post(cluster.health, "/v1/circuits/node-a/close", "", admin: true).status
+                        == 200)
+                #expect(
+                    try await api.post(cluster.health, "/v1/circuits/node-b/close", "", admin: true).status
+                        == 200)
+                try await eventually("both routable again", watching: api.cluster.processes) {
+                    Set(try await api.routes(count: 12)) == ["node-a", "node-b"]
+                }
 
-        // 4. a policy change through the router changes the decision: us-west becomes public,
-        // below the default internal privacy of a request
-        let patch = try await api.patch(
-            cluster.router, "/v1/policy", #"{"regions":{"us-west":{"privacy":"public","cost":0.8}}}"#)
-        #expect(patch.status == 200, "\(patch.body)")
-        try await api.eventually("only node-b (eu-west) is eligible") {
-            try await api.routes(count: 6).allSatisfy { $0 == "node-b" }
-        }
-        let publicOK = try await api.post(
-            cluster.router, "/v1/route",
-            #"{"capability":"generate","qos":{"privacy":"public"},"exclude":["node-b"]}"#)
-        #expect(publicOK.body.contains(#""node":"node-a""#), "\(publicOK.body)")
+                // 4. a policy change through the router changes the decision: us-west becomes public,
+                // below the default internal privacy of a request
+                let patch = try await api.patch(
+                    cluster.router, "/v1/policy", #"{"regions":{"us-west":{"privacy":"public","cost":0.8}}}"#)
+                #expect(patch.status == 200, "\(patch.body)")
+                try await eventually("only node-b (eu-west) is eligible", watching: api.cluster.processes) {
+                    try await api.routes(count: 6).allSatisfy { $0 == "node-b" }
+                }
+                let publicOK = try await api.post(
+                    cluster.router, "/v1/route",
+                    #"{"capability":"generate","qos":{"privacy":"public"},"exclude":["node-b"]}"#)
+                #expect(publicOK.body.contains(#""node":"node-a""#), "\(publicOK.body)")
 
-        // 5. Redis restarts: no registration is lost and every service recovers by itself
-        redis.kill()
-        try await Task.sleep(for: .milliseconds(500))
-        try redis.start()
-        for (name, port) in [
-            ("catalog", cluster.catalog), ("health", cluster.health), ("router", cluster.router),
-        ] {
-            try await api.eventually("\(name) ready again after the Redis restart") {
-                try await api.get(port, "/readyz").status == 200
+                // 5. Redis restarts: no registration is lost and every service recovers by itself
+                await redis.kill()
+                try await Task.sleep(for: .milliseconds(500))
+                try await redis.start()
+                for (name, port) in [
+                    ("catalog", cluster.catalog), ("health", cluster.health), ("router", cluster.router),
+                ] {
+                    try await eventually(
+                        "\(name) ready again after the Redis restart", watching: api.cluster.processes
+                    ) {
+                        try await api.get(port, "/readyz").status == 200
+                    }
+                }
+                let nodes = try await api.get(cluster.catalog, "/v1/nodes").body
+                #expect(nodes.contains("node-a") && nodes.contains("node-b"), "\(nodes)")
+                try await eventually("the policy survived and still decides", watching: api.cluster.processes)
+                {
+                    try await api.routes(count: 4).allSatisfy { $0 == "node-b" }
+                }
+                for service in cluster.processes { #expect(service.isRunning, "\(service.logTail)") }
             }
         }
-        let nodes = try await api.get(cluster.catalog, "/v1/nodes").body
-        #expect(nodes.contains("node-a") && nodes.contains("node-b"), "\(nodes)")
-        try await api.eventually("the policy survived and still decides") {
-            try await api.routes(count: 4).allSatisfy { $0 == "node-b" }
-        }
-        for service in cluster.processes { #expect(service.isRunning, "\(service.logTail)") }
     }
 }
 
@@ -151,7 +165,24 @@ struct Cluster {
         processes = started
     }
 
-    func stop() { for process in processes.reversed() { process.stop() } }
+    /// Stops every process (SIGTERM, then SIGKILL after the grace), off the cooperative pool.
+    func stop() async { for process in processes.reversed() { await process.stop() } }
+}
+
+/// Starts a ``Cluster`` on `redis` for `body` and stops its processes afterwards (also when `body`
+/// throws).
+func withCluster<T: Sendable>(
+    redis: RedisServerProcess, _ body: (Cluster) async throws -> T
+) async throws -> T {
+    let cluster = try Cluster(redis: redis)
+    do {
+        let result = try await body(cluster)
+        await cluster.stop()
+        return result
+    } catch {
+        await cluster.stop()
+        throw error
+    }
 }
 
 /// Small HTTP helpers with failure messages that carry the services' logs.
@@ -203,36 +234,18 @@ struct API {
         }
         return nodes
     }
-
-    /// Polls `condition` until it holds (at most `timeout`; generous: the machine may be loaded).
-    func eventually(
-        _ what: String, timeout: Duration = .seconds(45), _ condition: () async throws -> Bool
-    )
-        async throws
-    {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let dead = cluster.processes.first(where: { !$0.isRunning }) {
-                Issue.record(
-                    Comment(rawValue: "\(dead.name) exited while waiting for: \(what)\n\(dead.logTail)"))
-                throw CancellationError()
-            }
-            if (try? await condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let logs = cluster.processes.map(\.logTail).joined(separator: "\n")
-        Issue.record(Comment(rawValue: "timed out waiting for: \(what)\n\(logs)"))
-        throw CancellationError()
-    }
 }
 
 /// Runs `redis-cli -p port args…` as an operator would.
-func redisCLI(port: Int, _ arguments: String...) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-    process.arguments = ["-p", String(port)] + arguments
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
+func redisCLI(port: Int, _ arguments: String...) async throws {
+    let status = try await blocking {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+        process.arguments = ["-p", String(port)] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+    #expect(status == 0)
 }

@@ -1,5 +1,6 @@
 import FederationCore
 import FederationState
+import FederationTestSupport
 import Foundation
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
             try await withNode(id: "op-1") { endpoint in
                 try await world.register("op-1", endpoint: endpoint)
                 try await world.withHealth(world.configuration(adminToken: "tok")) { base in
-                    #expect(await eventually { try await world.healthHash("op-1")["state"] == "healthy" })
+                    #expect(try await eventually { try await world.healthHash("op-1")["state"] == "healthy" })
                     let url = base + "/v1/circuits/op-1/open"
                     #expect(try await world.request(.POST, url).status == 401)
                     #expect(try await world.request(.POST, url, token: "wrong").status == 403)
@@ -17,7 +18,7 @@ import Testing
                         .POST, url, body: #"{"duration_ms":60000}"#, token: "tok")
                     #expect(opened.status == 200)
                     #expect(opened.text.contains(#""state":"open""#))
-                    #expect(await eventually { try await world.circuitHash("op-1")["state"] == "open" })
+                    #expect(try await eventually { try await world.circuitHash("op-1")["state"] == "open" })
                     // Healthy probes do not close a circuit that is open (only half-open probes do).
                     try await Task.sleep(for: .milliseconds(300))
                     #expect(try await world.circuitHash("op-1")["state"] == "open")
@@ -26,7 +27,7 @@ import Testing
                     let closed = try await world.request(
                         .POST, base + "/v1/circuits/op-1/close", token: "tok")
                     #expect(closed.status == 200)
-                    #expect(await eventually { try await world.circuitHash("op-1")["state"] == "closed" })
+                    #expect(try await eventually { try await world.circuitHash("op-1")["state"] == "closed" })
                     #expect(
                         try await world.request(.POST, base + "/v1/circuits/ghost/close", token: "tok").status
                             == 404)
@@ -44,16 +45,18 @@ import Testing
                 try await world.register("op-2", endpoint: endpoint)
                 try await withHealthEvents(world) { events in
                     try await world.withHealth(world.configuration(adminToken: "tok")) { base in
-                        #expect(await eventually { try await world.healthHash("op-2")["state"] == "healthy" })
+                        #expect(
+                            try await eventually { try await world.healthHash("op-2")["state"] == "healthy" })
                         let before = events.all.filter { $0.kind == "circuit" }.count
                         let opened = try await world.request(
                             .POST, base + "/v1/circuits/op-2/open", body: #"{"duration_ms":300}"#,
                             token: "tok")
                         #expect(opened.status == 200)
                         // open (operator) → half_open (timer, written with an event) → closed (3 probes).
-                        #expect(await eventually { try await world.circuitHash("op-2")["state"] == "closed" })
                         #expect(
-                            await eventually {
+                            try await eventually { try await world.circuitHash("op-2")["state"] == "closed" })
+                        #expect(
+                            try await eventually {
                                 events.all.filter { $0.kind == "circuit" }.count >= before + 3
                             })
                         let expected = [
@@ -92,7 +95,7 @@ import Testing
             #expect(try await slots.taken(node: node) == 0)
             // Slots of a vanished holder expire.
             #expect(try await slots.acquire(node: node, max: 1, ttl: .milliseconds(100)))
-            #expect(await eventually { try await slots.acquire(node: node, max: 1, ttl: .seconds(30)) })
+            #expect(try await eventually { try await slots.acquire(node: node, max: 1, ttl: .seconds(30)) })
         }
     }
 
@@ -101,14 +104,15 @@ import Testing
             try await withNode(id: "slot-2") { endpoint in
                 try await world.register("slot-2", endpoint: endpoint)
                 try await world.withHealth(world.configuration(adminToken: "tok")) { base in
-                    #expect(await eventually { try await world.healthHash("slot-2")["state"] == "healthy" })
+                    #expect(
+                        try await eventually { try await world.healthHash("slot-2")["state"] == "healthy" })
                     let slots = ProbeSlots(client: world.redis, keys: world.keys)
                     #expect(try await slots.acquire(node: "slot-2", max: 3, ttl: .seconds(30)))
                     _ = try await world.request(.POST, base + "/v1/circuits/slot-2/open", token: "tok")
-                    #expect(await eventually { try await slots.taken(node: "slot-2") == 0 })
+                    #expect(try await eventually { try await slots.taken(node: "slot-2") == 0 })
                     #expect(try await slots.acquire(node: "slot-2", max: 3, ttl: .seconds(30)))
                     _ = try await world.request(.POST, base + "/v1/circuits/slot-2/close", token: "tok")
-                    #expect(await eventually { try await slots.taken(node: "slot-2") == 0 })
+                    #expect(try await eventually { try await slots.taken(node: "slot-2") == 0 })
                 }
             }
         }

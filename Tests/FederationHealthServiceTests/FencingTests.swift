@@ -71,24 +71,24 @@ import Testing
                 }
                 do {
                     #expect(
-                        await eventually {
+                        try await eventually {
                             (try await world.redis.command("GET", world.keys.healthLeader).string ?? "")
                                 .hasPrefix("health-a#")
                         })
-                    #expect(await eventually { try await world.healthHash("fe-1")["state"] == "healthy" })
+                    #expect(try await eventually { try await world.healthHash("fe-1")["state"] == "healthy" })
                     // The lease lapses (as if A's renewals had stalled for its whole duration).
                     _ = try await world.redis.command("DEL", world.keys.healthLeader)
                     let registryB = PrometheusCollectorRegistry()
                     let b = try await world.startHealth(registry: registryB) { $0.instanceId = "health-b" }
                     do {
                         #expect(
-                            await eventually {
+                            try await eventually {
                                 (try await world.redis.command("GET", world.keys.healthLeader).string ?? "")
                                     .hasPrefix("health-b#")
                             })
                         // A still thinks it leads (it has not renewed since), yet its writes are refused.
                         #expect(
-                            await eventually {
+                            try await eventually {
                                 metric(registryA, "federation_health_write_refusals_total") >= 1
                             })
                         let writesA = metric(registryA, "federation_health_writes_total")
@@ -96,7 +96,7 @@ import Testing
                         let successes = Int(try await world.healthHash("fe-1")["total_successes"] ?? "") ?? 0
                         // B keeps writing (its probes); A writes nothing more.
                         #expect(
-                            await eventually {
+                            try await eventually {
                                 Int(try await world.healthHash("fe-1")["total_successes"] ?? "") ?? 0
                                     > successes + 3
                             })

@@ -173,19 +173,6 @@ func withWorld<T: Sendable>(
     }
 }
 
-/// Polls `condition` every 50 ms until it holds or `timeout` (generous: the machine is shared)
-/// passes; returns whether it held.
-func eventually(
-    timeout: Duration = .seconds(20), _ condition: () async throws -> Bool
-) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return (try? await condition()) == true
-}
-
 /// Collects every event published on `{ns}:events:health` while `body` runs.
 func withHealthEvents<T: Sendable>(
     _ world: HealthWorld, _ body: (EventLog) async throws -> T
@@ -205,7 +192,7 @@ func withHealthEvents<T: Sendable>(
                 }
             }
             defer { group.cancelAll() }
-            _ = await eventually { subscriber.isConnected }
+            _ = try await eventually { subscriber.isConnected }
             return try await body(log)
         }
     }
@@ -226,9 +213,10 @@ extension HealthWorld {
 
     /// Whether `/metrics` eventually contains every line of `expected`.
     func eventuallyMetrics(_ base: String, contain expected: [String]) async -> Bool {
-        await eventually {
+        let held = try? await eventually {
             let text = try await request(.GET, base + "/metrics").text
             return expected.allSatisfy { text.contains($0) }
         }
+        return held == true
     }
 }

@@ -1,5 +1,6 @@
 import FederationCore
 import FederationState
+import FederationTestSupport
 import Foundation
 import Testing
 
@@ -13,7 +14,9 @@ import Testing
                 try await world.register("lat-1", endpoint: endpoint)
                 try await world.withHealth { base in
                     #expect(
-                        await eventually { try await world.healthHash("lat-1")["latency_source"] == "probe" })
+                        try await eventually {
+                            try await world.healthHash("lat-1")["latency_source"] == "probe"
+                        })
                     let probeOnly = try await world.healthHash("lat-1")
                     #expect(probeOnly["latency_p50_ms"] == probeOnly["probe_latency_p50_ms"])
                     for _ in 0..<5 {
@@ -22,7 +25,7 @@ import Testing
                         #expect(answer.status == 200, "\(answer.text)")
                     }
                     #expect(
-                        await eventually {
+                        try await eventually {
                             try await world.healthHash("lat-1")["latency_source"] == "inference"
                         })
                     let hash = try await world.healthHash("lat-1")

@@ -10,18 +10,18 @@ import Testing
             try await withNode(id: "rs-1") { endpoint in
                 try await world.register("rs-1", endpoint: endpoint)
                 try await world.withHealth { _ in
-                    #expect(
-                        await eventually {
-                            let hash = try await world.healthHash("rs-1")
-                            return hash["state"] == "healthy" && Int(hash["total_successes"] ?? "") ?? 0 >= 5
-                        })
+                    let healthy = try await eventually {
+                        let hash = try await world.healthHash("rs-1")
+                        return hash["state"] == "healthy" && Int(hash["total_successes"] ?? "") ?? 0 >= 5
+                    }
+                    #expect(healthy)
                 }
                 let stored = try await world.healthHash("rs-1")
                 var quiet = world.configuration()
                 quiet.health.probeInterval = .seconds(3600)  // one probe at start, then none
                 try await world.withHealth(quiet) { base in
                     #expect(
-                        await eventually {
+                        try await eventually {
                             (try await world.json(base + "/v1/health"))["role"] as? String == "leader"
                         })
                     let node = try await world.json(base + "/v1/health/rs-1")
@@ -48,7 +48,7 @@ import Testing
                     func role(_ base: String) async throws -> String? {
                         try await world.json(base + "/v1/health")["role"] as? String
                     }
-                    let elected = await eventually {
+                    let elected = try await eventually {
                         let first = try await role(a.base)
                         let second = try await role(b.base)
                         return first == "leader" || second == "leader"
@@ -62,9 +62,9 @@ import Testing
                     // Overrides go to the leader only.
                     #expect(
                         try await world.request(.POST, standby.base + "/v1/circuits/ld-1/open").status == 503)
-                    #expect(await eventually { try await world.healthHash("ld-1")["state"] == "healthy" })
+                    #expect(try await eventually { try await world.healthHash("ld-1")["state"] == "healthy" })
                     await leaderFirst.service.stop()
-                    #expect(await eventually { try await role(standby.base) == "leader" })
+                    #expect(try await eventually { try await role(standby.base) == "leader" })
                     let holder = try await world.redis.command("GET", world.keys.healthLeader).string
                     // The lease holds the new leader's fencing token: id#epoch#nonce.
                     #expect(
@@ -74,7 +74,7 @@ import Testing
                     // The new leader probes and writes.
                     let before = Int(try await world.healthHash("ld-1")["total_successes"] ?? "") ?? 0
                     #expect(
-                        await eventually {
+                        try await eventually {
                             Int(try await world.healthHash("ld-1")["total_successes"] ?? "") ?? 0 > before + 2
                         })
                     await standby.service.stop()
@@ -90,33 +90,37 @@ import Testing
     }
 
     @Test func keepsTrackingWhileRedisIsAwayAndWritesWhenItReturns() async throws {
-        let server = try await blocking { try RedisServerProcess() }
-        defer { server.stopAndRemove() }
-        try await withWorld(server: server) { world in
-            try await withNode(id: "rd-1") { endpoint in
-                try await world.register("rd-1", endpoint: endpoint)
-                try await world.withHealth { base in
-                    #expect(await eventually { try await world.healthHash("rd-1")["state"] == "healthy" })
-                    try await blocking { server.kill() }
-                    _ = try await world.request(
-                        .POST, endpoint + "/admin/faults", body: #"{"unhealthy":true}"#)
-                    // Still probing and tracking in memory.
-                    #expect(
-                        await eventually {
-                            (try await world.json(base + "/v1/health/rd-1"))["state"] as? String
-                                == "unhealthy"
-                        })
-                    let ready = try await world.request(.GET, base + "/readyz")
-                    #expect(ready.status == 503)
-                    try await blocking { try server.start() }
-                    // Redis came back empty (no persistence): catalog and state are written again.
-                    #expect(
-                        await eventually {
-                            try await world.register("rd-1", endpoint: endpoint)
-                            return true
-                        })
-                    #expect(await eventually { try await world.healthHash("rd-1")["state"] == "unhealthy" })
-                    #expect(await eventually { try await world.circuitHash("rd-1")["state"] != nil })
+        try await withRedisServer() { server in
+            try await withWorld(server: server) { world in
+                try await withNode(id: "rd-1") { endpoint in
+                    try await world.register("rd-1", endpoint: endpoint)
+                    try await world.withHealth { base in
+                        #expect(
+                            try await eventually { try await world.healthHash("rd-1")["state"] == "healthy" })
+                        await server.kill()
+                        _ = try await world.request(
+                            .POST, endpoint + "/admin/faults", body: #"{"unhealthy":true}"#)
+                        // Still probing and tracking in memory.
+                        #expect(
+                            try await eventually {
+                                (try await world.json(base + "/v1/health/rd-1"))["state"] as? String
+                                    == "unhealthy"
+                            })
+                        let ready = try await world.request(.GET, base + "/readyz")
+                        #expect(ready.status == 503)
+                        try await server.start()
+                        // Redis came back empty (no persistence): catalog and state are written again.
+                        #expect(
+                            try await eventually {
+                                try await world.register("rd-1", endpoint: endpoint)
+                                return true
+                            })
+                        #expect(
+                            try await eventually {
+                                try await world.healthHash("rd-1")["state"] == "unhealthy"
+                            })
+                        #expect(try await eventually { try await world.circuitHash("rd-1")["state"] != nil })
+                    }
                 }
             }
         }

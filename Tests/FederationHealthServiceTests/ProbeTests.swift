@@ -1,5 +1,6 @@
 import FederationCore
 import FederationState
+import FederationTestSupport
 import Foundation
 import Hummingbird
 import Testing
@@ -10,7 +11,7 @@ import Testing
             try await withNode(id: "n1", { $0.gpu = true }) { endpoint in
                 try await world.register("n1", endpoint: endpoint)
                 try await world.withHealth { base in
-                    let healthy = await eventually {
+                    let healthy = try await eventually {
                         let hash = try await world.healthHash("n1")
                         return hash["state"] == "healthy" && hash["latency_p50_ms"] != nil
                     }
@@ -44,13 +45,15 @@ import Testing
                 try await world.register("n2", endpoint: endpoint)
                 try await withHealthEvents(world) { events in
                     try await world.withHealth { base in
-                        #expect(await eventually { try await world.healthHash("n2")["state"] == "healthy" })
+                        #expect(
+                            try await eventually { try await world.healthHash("n2")["state"] == "healthy" })
                         let fault = try await world.request(
                             .POST, endpoint + "/admin/faults", body: #"{"unhealthy":true}"#)
                         #expect(fault.status == 200)
-                        #expect(await eventually { try await world.healthHash("n2")["state"] == "unhealthy" })
                         #expect(
-                            await eventually {
+                            try await eventually { try await world.healthHash("n2")["state"] == "unhealthy" })
+                        #expect(
+                            try await eventually {
                                 ["open", "half_open"].contains(
                                     try await world.circuitHash("n2")["state"] ?? "")
                             })
@@ -60,15 +63,17 @@ import Testing
                         #expect(try await world.healthHash("n2")["reason"]?.contains("unhealthy") == true)
                         // Degraded came first, then unhealthy; circuit events were published.
                         #expect(
-                            await eventually {
+                            try await eventually {
                                 events.all.contains { $0.kind == "circuit" && $0.node == "n2" }
                             })
                         #expect(events.all.filter { $0.kind == "health" }.count >= 3)
                         let clear = try await world.request(.DELETE, endpoint + "/admin/faults")
                         #expect(clear.status == 200)
                         // Open → (timer) half-open → three probe successes → closed.
-                        #expect(await eventually { try await world.circuitHash("n2")["state"] == "closed" })
-                        #expect(await eventually { try await world.healthHash("n2")["state"] == "healthy" })
+                        #expect(
+                            try await eventually { try await world.circuitHash("n2")["state"] == "closed" })
+                        #expect(
+                            try await eventually { try await world.healthHash("n2")["state"] == "healthy" })
                         let circuits = try await world.json(base + "/v1/circuits/n2")
                         #expect(circuits["state"] as? String == "closed")
                         let metrics = try await world.request(.GET, base + "/metrics").text
@@ -107,9 +112,10 @@ import Testing
                 var configuration = world.configuration()
                 configuration.health.probeTimeout = .milliseconds(150)
                 try await world.withHealth(configuration) { base in
-                    #expect(await eventually { try await world.healthHash("hang-1")["state"] == "unhealthy" })
                     #expect(
-                        await eventually {
+                        try await eventually { try await world.healthHash("hang-1")["state"] == "unhealthy" })
+                    #expect(
+                        try await eventually {
                             ["open", "half_open"].contains(
                                 try await world.circuitHash("hang-1")["state"] ?? "")
                         })

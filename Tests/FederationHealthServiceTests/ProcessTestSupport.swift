@@ -8,23 +8,17 @@ import ServiceLifecycle
 /// Runs `redis-cli -p PORT args…` on a thread of its own (it blocks) and returns its output.
 func redisCLI(_ server: RedisServerProcess, _ arguments: [String]) async throws -> String {
     let port = server.port
-    return try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            do {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-                process.arguments = ["-p", String(port)] + arguments
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                try process.run()
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
+    return try await blocking {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+        process.arguments = ["-p", String(port)] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
@@ -65,12 +59,5 @@ extension HealthWorld {
             logger: testLogger("health"), options: options)
         let running = RunningService(app)
         return ("http://127.0.0.1:\(await box.port())", running)
-    }
-}
-
-/// Runs a blocking call (process start/stop) on a thread of its own, off the cooperative pool.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -1,5 +1,6 @@
 import FederationCore
 import FederationState
+import FederationTestSupport
 import Foundation
 import Testing
 
@@ -23,7 +24,8 @@ import Testing
             try await withHealthEvents(world) { events in
                 try await world.withHealth(configuration) { base in
                     // The one probe (nothing listens there) has failed before the reports arrive.
-                    #expect(await eventually { try await world.healthHash("rep-1")["total_failures"] == "1" })
+                    #expect(
+                        try await eventually { try await world.healthHash("rep-1")["total_failures"] == "1" })
                     let channel = world.keys.healthReports
                     for _ in 0..<2 {
                         let out = try await redisCLI(
@@ -34,14 +36,16 @@ import Testing
                             ])
                         #expect(out.trimmingCharacters(in: .whitespacesAndNewlines) != "0")
                     }
-                    #expect(await eventually { try await world.healthHash("rep-1")["state"] == "healthy" })
+                    #expect(
+                        try await eventually { try await world.healthHash("rep-1")["state"] == "healthy" })
                     let hash = try await world.healthHash("rep-1")
                     #expect(hash["latency_p50_ms"] == "45.0" || hash["latency_p50_ms"] == "45")
                     #expect(events.all.contains { $0.kind == "health" && $0.node == "rep-1" })
                     // One failure report: degraded at once.
                     _ = try await redisCLI(
                         world.server, ["PUBLISH", channel, #"{"node":"rep-1","ok":false,"status":503}"#])
-                    #expect(await eventually { try await world.healthHash("rep-1")["state"] == "degraded" })
+                    #expect(
+                        try await eventually { try await world.healthHash("rep-1")["state"] == "degraded" })
                 }
             }
         }
@@ -53,7 +57,7 @@ import Testing
             var configuration = world.configuration()
             configuration.health.probeInterval = .seconds(3600)
             try await world.withHealth(configuration) { base in
-                #expect(await eventually { try await world.healthHash("rep-2")["total_failures"] == "1" })
+                #expect(try await eventually { try await world.healthHash("rep-2")["total_failures"] == "1" })
                 for payload in Self.hostile { try await world.publish(payload) }
                 try await world.publish(#"{"node":"not-registered","ok":false}"#)
                 // A client error (400) is not the node's fault.
@@ -79,7 +83,7 @@ import Testing
             var configuration = world.configuration(adminToken: "s3cret")
             configuration.health.probeInterval = .seconds(3600)
             try await world.withHealth(configuration) { base in
-                #expect(await eventually { try await world.healthHash("rep-3")["total_failures"] == "1" })
+                #expect(try await eventually { try await world.healthHash("rep-3")["total_failures"] == "1" })
                 let body = #"{"node":"rep-3","ok":false,"status":502,"source":"operator"}"#
                 #expect(try await world.request(.POST, base + "/v1/reports", body: body).status == 401)
                 let posted = try await world.request(.POST, base + "/v1/reports", body: body, token: "s3cret")
@@ -89,7 +93,7 @@ import Testing
                 let bad = try await world.request(
                     .POST, base + "/v1/reports", body: #"{"node":"rep-3"}"#, token: "s3cret")
                 #expect(bad.status == 400)
-                #expect(await eventually { try await world.healthHash("rep-3")["total_failures"] == "2" })
+                #expect(try await eventually { try await world.healthHash("rep-3")["total_failures"] == "2" })
             }
         }
     }

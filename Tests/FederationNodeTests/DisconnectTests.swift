@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FederationNode
+import FederationTestSupport
 import Foundation
 import NIOCore
 import Testing

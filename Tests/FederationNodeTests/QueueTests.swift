@@ -1,4 +1,5 @@
 import FederationNode
+import FederationTestSupport
 import Foundation
 import Testing
 

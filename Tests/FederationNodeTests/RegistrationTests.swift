@@ -1,5 +1,6 @@
 import FederationNode
 import FederationOpenAI
+import FederationTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting

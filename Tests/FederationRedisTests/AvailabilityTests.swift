@@ -52,62 +52,56 @@ import Testing
     /// others retry at once, so one restart is exactly one outage and one recovery, and no
     /// command fails once a command succeeded after the restart.
     @Test func aRestartUnderLoadIsOneOutageAndOneRecovery() async throws {
-        let server = try RedisServerProcess()
-        defer { server.stopAndRemove() }
-        var configuration = server.configuration(poolSize: 4)
-        configuration.initialReconnectDelay = .milliseconds(200)
-        configuration.maximumReconnectDelay = .seconds(2)
-        configuration.availabilitySettle = .milliseconds(300)
-        try await RedisClient.withClient(configuration: configuration) { client in
-            let flags = LoadFlags()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for worker in 0..<8 {
-                    group.addTask {
-                        while !flags.stop.load(ordering: .relaxed) {
-                            let startedAfterASuccess = flags.succeededAfterRestart.load(ordering: .relaxed)
-                            do {
-                                try await client.command("INCR", "load:\(worker)")
-                                if flags.restarted.load(ordering: .relaxed) {
-                                    flags.succeededAfterRestart.store(true, ordering: .relaxed)
+        try await withRedisServer() { server in
+            var configuration = server.configuration(poolSize: 4)
+            configuration.initialReconnectDelay = .milliseconds(200)
+            configuration.maximumReconnectDelay = .seconds(2)
+            configuration.availabilitySettle = .milliseconds(300)
+            try await RedisClient.withClient(configuration: configuration) { client in
+                let flags = LoadFlags()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for worker in 0..<8 {
+                        group.addTask {
+                            while !flags.stop.load(ordering: .relaxed) {
+                                let startedAfterASuccess = flags.succeededAfterRestart.load(
+                                    ordering: .relaxed)
+                                do {
+                                    try await client.command("INCR", "load:\(worker)")
+                                    if flags.restarted.load(ordering: .relaxed) {
+                                        flags.succeededAfterRestart.store(true, ordering: .relaxed)
+                                    }
+                                } catch {
+                                    if startedAfterASuccess {
+                                        flags.failuresAfterFirstSuccess.add(1, ordering: .relaxed)
+                                    }
                                 }
-                            } catch {
-                                if startedAfterASuccess {
-                                    flags.failuresAfterFirstSuccess.add(1, ordering: .relaxed)
-                                }
+                                try? await Task.sleep(for: .milliseconds(5))
                             }
-                            try? await Task.sleep(for: .milliseconds(5))
                         }
                     }
+                    try await Task.sleep(for: .milliseconds(300))
+                    #expect(client.availability.isUp)
+                    await server.kill()
+                    try await Task.sleep(for: .milliseconds(1500))  // every connection backs off
+                    #expect(!client.availability.isUp)
+                    try await server.start()
+                    flags.restarted.store(true, ordering: .relaxed)
+                    var up = false
+                    for _ in 0..<200 where !up {
+                        try await Task.sleep(for: .milliseconds(50))
+                        up = client.availability.isUp
+                    }
+                    try await Task.sleep(for: .milliseconds(500))
+                    flags.stop.store(true, ordering: .relaxed)
+                    try await group.waitForAll()
+                    #expect(up)
                 }
-                try await Task.sleep(for: .milliseconds(300))
-                #expect(client.availability.isUp)
-                try await blockingCall { server.kill() }
-                try await Task.sleep(for: .milliseconds(1500))  // every connection backs off
-                #expect(!client.availability.isUp)
-                try await blockingCall { try server.start() }
-                flags.restarted.store(true, ordering: .relaxed)
-                var up = false
-                for _ in 0..<200 where !up {
-                    try await Task.sleep(for: .milliseconds(50))
-                    up = client.availability.isUp
-                }
-                try await Task.sleep(for: .milliseconds(500))
-                flags.stop.store(true, ordering: .relaxed)
-                try await group.waitForAll()
-                #expect(up)
+                let state = client.availability
+                #expect(state.outages == 1)
+                #expect(state.recoveries == 1)
+                #expect(flags.failuresAfterFirstSuccess.load(ordering: .relaxed) == 0)
             }
-            let state = client.availability
-            #expect(state.outages == 1)
-            #expect(state.recoveries == 1)
-            #expect(flags.failuresAfterFirstSuccess.load(ordering: .relaxed) == 0)
         }
-    }
-}
-
-/// Runs a blocking call (process start/stop) on a thread of its own, off the cooperative pool.
-private func blockingCall<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }
 

@@ -96,18 +96,20 @@ import Testing
 
     @Test func evalshaLoadsScriptOnNoscript() async throws {
         // SCRIPT FLUSH affects every client of a server: use one of our own
-        let server = try RedisServerProcess()
-        defer { server.stopAndRemove() }
-        try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) { client in
-            let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
-            let loaded = try await client.command("SCRIPT", "LOAD", script.source)
-            #expect(loaded.string == script.sha1)  // our SHA1 matches Redis's
-            try await client.command("SCRIPT", "FLUSH")
-            #expect(try await client.evalScript(script, keys: ["\(ns):e"], arguments: ["2"]) == .integer(2))
-            #expect(try await client.evalScript(script, keys: ["\(ns):e"], arguments: ["3"]) == .integer(5))
-            let failing = RedisScript("return redis.error_reply('boom')")
-            let error = await redisError { try await client.evalScript(failing) }
-            #expect(error?.description.contains("boom") == true)
+        try await withRedisServer() { server in
+            try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) { client in
+                let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+                let loaded = try await client.command("SCRIPT", "LOAD", script.source)
+                #expect(loaded.string == script.sha1)  // our SHA1 matches Redis's
+                try await client.command("SCRIPT", "FLUSH")
+                #expect(
+                    try await client.evalScript(script, keys: ["\(ns):e"], arguments: ["2"]) == .integer(2))
+                #expect(
+                    try await client.evalScript(script, keys: ["\(ns):e"], arguments: ["3"]) == .integer(5))
+                let failing = RedisScript("return redis.error_reply('boom')")
+                let error = await redisError { try await client.evalScript(failing) }
+                #expect(error?.description.contains("boom") == true)
+            }
         }
     }
 
@@ -131,28 +133,28 @@ import Testing
 
     @Test func commandTimeoutRaisesAClearError() async throws {
         // DEBUG SLEEP blocks the whole server: use one of our own so parallel tests are not stalled.
-        let server = try RedisServerProcess()
-        defer { server.stopAndRemove() }
-        let config = server.configuration(poolSize: 1, commandTimeout: .milliseconds(200))
-        try await RedisClient.withClient(configuration: config) { client in
-            try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) { other in
-                // both connected first, so only the server's sleep can delay the PING
-                try await client.command("PING")
-                try await other.command("PING")
-                async let sleeping = other.send(RedisCommand("DEBUG", "SLEEP", "1"))
-                try await Task.sleep(for: .milliseconds(150))
-                let error = await redisError { try await client.command("PING") }
-                if case .timeout(let command, _) = error {
-                    #expect(command == "PING")
-                    #expect(error!.description.contains("no reply within"))
-                } else {
-                    Issue.record("expected a timeout, got \(String(describing: error))")
+        try await withRedisServer() { server in
+            let config = server.configuration(poolSize: 1, commandTimeout: .milliseconds(200))
+            try await RedisClient.withClient(configuration: config) { client in
+                try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) { other in
+                    // both connected first, so only the server's sleep can delay the PING
+                    try await client.command("PING")
+                    try await other.command("PING")
+                    async let sleeping = other.send(RedisCommand("DEBUG", "SLEEP", "1"))
+                    try await Task.sleep(for: .milliseconds(150))
+                    let error = await redisError { try await client.command("PING") }
+                    if case .timeout(let command, _) = error {
+                        #expect(command == "PING")
+                        #expect(error!.description.contains("no reply within"))
+                    } else {
+                        Issue.record("expected a timeout, got \(String(describing: error))")
+                    }
+                    _ = try await sleeping
                 }
-                _ = try await sleeping
+                // the next command reconnects once the backoff allows
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(try await client.command("PING") == .status("PONG"))
             }
-            // the next command reconnects once the backoff allows
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(try await client.command("PING") == .status("PONG"))
         }
     }
 

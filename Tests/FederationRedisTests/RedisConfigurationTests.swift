@@ -74,44 +74,46 @@ import Testing
 
 @Suite struct RedisAuthTests {
     @Test func passwordProtectedServerNeedsTheRightPassword() async throws {
-        let server = try RedisServerProcess(password: "hunter2")
-        defer { server.stopAndRemove() }
-        let good = try RedisConfiguration(url: server.url)
-        #expect(good.password == "hunter2")
-        try await RedisClient.withClient(configuration: good) { (client: RedisClient) async throws -> Void in
-            #expect(try await client.command("PING") == .status("PONG"))
-        }
-        var bad = good
-        bad.password = "wrong"
-        bad.poolSize = 1
-        try await RedisClient.withClient(configuration: bad) { client in
-            let error = await redisError { try await client.command("PING") }
-            guard case .authenticationFailed = error else {
-                Issue.record("\(String(describing: error))"); return
+        try await withRedisServer(password: "hunter2") { server in
+            let good = try RedisConfiguration(url: server.url)
+            #expect(good.password == "hunter2")
+            try await RedisClient.withClient(configuration: good) {
+                (client: RedisClient) async throws -> Void in
+                #expect(try await client.command("PING") == .status("PONG"))
             }
-            #expect(!error!.description.contains("wrong"))
-        }
-        var none = good
-        none.password = nil
-        try await RedisClient.withClient(configuration: none) { client in
-            let error = await redisError { try await client.command("PING") }
-            #expect(error?.description.contains("NOAUTH") == true)
+            var bad = good
+            bad.password = "wrong"
+            bad.poolSize = 1
+            try await RedisClient.withClient(configuration: bad) { client in
+                let error = await redisError { try await client.command("PING") }
+                guard case .authenticationFailed = error else {
+                    Issue.record("\(String(describing: error))"); return
+                }
+                #expect(!error!.description.contains("wrong"))
+            }
+            var none = good
+            none.password = nil
+            try await RedisClient.withClient(configuration: none) { client in
+                let error = await redisError { try await client.command("PING") }
+                #expect(error?.description.contains("NOAUTH") == true)
+            }
         }
     }
 
     @Test func aclUserAuthenticates() async throws {
-        let server = try RedisServerProcess(password: "admin")
-        defer { server.stopAndRemove() }
-        _ = try await RedisClient.withClient(configuration: try RedisConfiguration(url: server.url)) {
-            admin in
-            try await admin.command("ACL", "SETUSER", "gateway", "on", ">gw-pass", "~fed:*", "&*", "+@all")
-        }
-        let config = try RedisConfiguration(url: "redis://gateway:gw-pass@127.0.0.1:\(server.port)")
-        try await RedisClient.withClient(configuration: config) { client in
-            #expect(try await client.command("ACL", "WHOAMI") == .string("gateway"))
-            try await client.command("SET", "fed:x", "1")
-            let denied = await redisError { try await client.command("SET", "other:x", "1") }
-            #expect(denied?.description.contains("NOPERM") == true)
+        try await withRedisServer(password: "admin") { server in
+            _ = try await RedisClient.withClient(configuration: try RedisConfiguration(url: server.url)) {
+                admin in
+                try await admin.command(
+                    "ACL", "SETUSER", "gateway", "on", ">gw-pass", "~fed:*", "&*", "+@all")
+            }
+            let config = try RedisConfiguration(url: "redis://gateway:gw-pass@127.0.0.1:\(server.port)")
+            try await RedisClient.withClient(configuration: config) { client in
+                #expect(try await client.command("ACL", "WHOAMI") == .string("gateway"))
+                try await client.command("SET", "fed:x", "1")
+                let denied = await redisError { try await client.command("SET", "other:x", "1") }
+                #expect(denied?.description.contains("NOPERM") == true)
+            }
         }
     }
 }

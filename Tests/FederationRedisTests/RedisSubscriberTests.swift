@@ -61,32 +61,34 @@ func waitFor(
 
 @Suite(.serialized) struct RedisRestartTests {
     @Test func subscriberAndClientSurviveARedisRestart() async throws {
-        let server = try RedisServerProcess(persistent: true)
-        defer { server.stopAndRemove() }
-        try await RedisClient.withClient(configuration: server.configuration()) { client in
-            try await RedisSubscriber.withSubscriber(
-                configuration: server.configuration(), channels: ["events"], pingInterval: .milliseconds(500)
-            ) { subscriber in
-                var events = subscriber.events.makeAsyncIterator()
-                _ = await waitFor(&events) { $0 == .subscribed }
-                try await client.command("HSET", "state", "a", "1")
-                server.kill()
-                let lost = await waitFor(&events) { if case .disconnected = $0 { true } else { false } }
-                #expect(!lost.isEmpty)
-                #expect(!subscriber.isConnected)
-                try server.start()
-                _ = await waitFor(&events) { $0 == .reconnected }
-                #expect(subscriber.isConnected)
-                // the client reconnects too (after at most one failed command per connection)
-                var reply: RedisValue?
-                for _ in 0..<50 where reply == nil {
-                    reply = try? await client.command("HGET", "state", "a")
-                    if reply == nil { try await Task.sleep(for: .milliseconds(50)) }
+        try await withRedisServer(persistent: true) { server in
+            try await RedisClient.withClient(configuration: server.configuration()) { client in
+                try await RedisSubscriber.withSubscriber(
+                    configuration: server.configuration(), channels: ["events"],
+                    pingInterval: .milliseconds(500)
+                ) { subscriber in
+                    var events = subscriber.events.makeAsyncIterator()
+                    _ = await waitFor(&events) { $0 == .subscribed }
+                    try await client.command("HSET", "state", "a", "1")
+                    await server.kill()
+                    let lost = await waitFor(&events) { if case .disconnected = $0 { true } else { false } }
+                    #expect(!lost.isEmpty)
+                    #expect(!subscriber.isConnected)
+                    try await server.start()
+                    _ = await waitFor(&events) { $0 == .reconnected }
+                    #expect(subscriber.isConnected)
+                    // the client reconnects too (after at most one failed command per connection)
+                    var reply: RedisValue?
+                    for _ in 0..<50 where reply == nil {
+                        reply = try? await client.command("HGET", "state", "a")
+                        if reply == nil { try await Task.sleep(for: .milliseconds(50)) }
+                    }
+                    #expect(reply == .string("1"))  // appendonly kept it
+                    try await client.command("PUBLISH", "events", "after")
+                    let seen = await waitFor(&events) { if case .message = $0 { true } else { false } }
+                    #expect(
+                        seen.last == .message(channel: "events", payload: Array("after".utf8), pattern: nil))
                 }
-                #expect(reply == .string("1"))  // appendonly kept it
-                try await client.command("PUBLISH", "events", "after")
-                let seen = await waitFor(&events) { if case .message = $0 { true } else { false } }
-                #expect(seen.last == .message(channel: "events", payload: Array("after".utf8), pattern: nil))
             }
         }
     }

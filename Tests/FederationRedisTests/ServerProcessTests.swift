@@ -3,12 +3,12 @@ import FederationTestSupport
 import Testing
 
 @Suite struct RedisServerProcessTests {
-    @Test func startsAnswersAndStopsQuickly() throws {
+    @Test func startsAnswersAndStopsQuickly() async throws {
         let start = ContinuousClock.now
-        let server = try RedisServerProcess()
+        let server = try await blocking { try RedisServerProcess() }
         #expect(server.ping())
         let started = ContinuousClock.now
-        server.stopAndRemove()
+        await server.stopAndRemove()
         #expect(!server.ping())
         print("redis-server start \(started - start), stop \(ContinuousClock.now - started)")
     }

@@ -55,66 +55,67 @@ struct OperationalTests {
 @Suite("Redis going away", .serialized)
 struct RedisOutageTests {
     @Test func keepsAnsweringFromTheLastViewAndCatchesUp() async throws {
-        let server = try RedisServerProcess(persistent: true)
-        defer { server.stopAndRemove() }
-        try await withRouter(server: server, seed: { try await $0.seedReferenceScenario() }) {
-            client, fixture in
-            #expect(try await client.route(#"{"capability":"transcribe"}"#).node == "us-west-gpu-01")
-            server.kill()
-            let noticed = try await eventually {
-                try await client.get("/readyz").status == .serviceUnavailable
-            }
-            #expect(noticed, "/readyz did not notice that Redis is gone")
-            let readiness = try await client.get("/readyz")
-            #expect(
-                (readiness.object["checks"] as? [String: String])?["redis"]?.contains("last view") == true)
-            // still answering, from the last view, and saying so
-            let during = try await client.route(#"{"capability":"transcribe"}"#)
-            #expect(during.status == .ok)
-            #expect(during.node == "us-west-gpu-01")
-            #expect(during.object["snapshot_stale"] as? Bool == true)
-            #expect((during.object["snapshot_versions"] as? [String: Any])?["health"] as? Int == 2)
-            #expect(try await client.get("/v1/policy").status == .ok)
-            // a write needs Redis: 503, not a hang or a crash
-            let put = try await client.send(.patch, "/v1/policy", json: #"{"strategy":"round_robin"}"#)
-            #expect(put.status == .serviceUnavailable, "\(put.text)")
+        try await withRedisServer(persistent: true) { server in
+            try await withRouter(server: server, seed: { try await $0.seedReferenceScenario() }) {
+                client, fixture in
+                #expect(try await client.route(#"{"capability":"transcribe"}"#).node == "us-west-gpu-01")
+                await server.kill()
+                let noticed = try await eventually {
+                    try await client.get("/readyz").status == .serviceUnavailable
+                }
+                #expect(noticed, "/readyz did not notice that Redis is gone")
+                let readiness = try await client.get("/readyz")
+                #expect(
+                    (readiness.object["checks"] as? [String: String])?["redis"]?.contains("last view") == true
+                )
+                // still answering, from the last view, and saying so
+                let during = try await client.route(#"{"capability":"transcribe"}"#)
+                #expect(during.status == .ok)
+                #expect(during.node == "us-west-gpu-01")
+                #expect(during.object["snapshot_stale"] as? Bool == true)
+                #expect((during.object["snapshot_versions"] as? [String: Any])?["health"] as? Int == 2)
+                #expect(try await client.get("/v1/policy").status == .ok)
+                // a write needs Redis: 503, not a hang or a crash
+                let put = try await client.send(.patch, "/v1/policy", json: #"{"strategy":"round_robin"}"#)
+                #expect(put.status == .serviceUnavailable, "\(put.text)")
 
-            try server.start()
-            let back = try await eventually { try await client.get("/readyz").status == .ok }
-            #expect(back, "the router did not re-sync after Redis returned")
-            var sick = fixture.healthy("us-west-gpu-01", p50: 45)
-            sick.state = .unhealthy
-            // the test's own pooled connections may still be backing off from the outage
-            let written = try await eventually { (try? await fixture.health.putHealth(sick)) != nil }
-            #expect(written)
-            let followed = try await eventually {
-                try await client.route(#"{"capability":"transcribe"}"#).node == "eu-west-gpu-01"
+                try await server.start()
+                let back = try await eventually { try await client.get("/readyz").status == .ok }
+                #expect(back, "the router did not re-sync after Redis returned")
+                var sick = fixture.healthy("us-west-gpu-01", p50: 45)
+                sick.state = .unhealthy
+                // the test's own pooled connections may still be backing off from the outage
+                let written = try await eventually { (try? await fixture.health.putHealth(sick)) != nil }
+                #expect(written)
+                let followed = try await eventually {
+                    try await client.route(#"{"capability":"transcribe"}"#).node == "eu-west-gpu-01"
+                }
+                #expect(followed, "the route did not follow a health change made after the restart")
+                let after = try await client.route(#"{"capability":"transcribe"}"#)
+                #expect(after.object["snapshot_stale"] as? Bool == false)
             }
-            #expect(followed, "the route did not follow a health change made after the restart")
-            let after = try await client.route(#"{"capability":"transcribe"}"#)
-            #expect(after.object["snapshot_stale"] as? Bool == false)
         }
     }
 
     @Test func republishesItsPolicyWhenRedisLostIt() async throws {
-        let server = try RedisServerProcess(persistent: false)
-        defer { server.stopAndRemove() }
-        try await withRouter(server: server) { client, fixture in
-            let put = try await client.send(.put, "/v1/policy", json: #"{"strategy":"weighted_random"}"#)
-            #expect(put.status == .ok, "\(put.text)")
-            server.kill()
-            try server.start()  // empty: no persistence
-            let restored = try await eventually {
-                let stored = try? await fixture.policy.loadPolicy()
-                return stored.map { $0.version > 0 && $0.value.strategy == .weightedRandom } ?? false
+        try await withRedisServer(persistent: false) { server in
+            try await withRouter(server: server) { client, fixture in
+                let put = try await client.send(.put, "/v1/policy", json: #"{"strategy":"weighted_random"}"#)
+                #expect(put.status == .ok, "\(put.text)")
+                await server.kill()
+                try await server.start()  // empty: no persistence
+                let restored = try await eventually {
+                    let stored = try? await fixture.policy.loadPolicy()
+                    return stored.map { $0.version > 0 && $0.value.strategy == .weightedRandom } ?? false
+                }
+                #expect(restored, "the router did not republish its last policy")
+                let served = try await eventually {
+                    let answer = try await client.get("/v1/policy")
+                    return (answer.object["document"] as? [String: Any])?["strategy"] as? String
+                        == "weighted_random"
+                }
+                #expect(served, "the router's view did not pick up the republished policy")
             }
-            #expect(restored, "the router did not republish its last policy")
-            let served = try await eventually {
-                let answer = try await client.get("/v1/policy")
-                return (answer.object["document"] as? [String: Any])?["strategy"] as? String
-                    == "weighted_random"
-            }
-            #expect(served, "the router's view did not pick up the republished policy")
         }
     }
 }

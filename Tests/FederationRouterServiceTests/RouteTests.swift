@@ -1,5 +1,6 @@
 import FederationCore
 import FederationState
+import FederationTestSupport
 import Foundation
 import HTTPTypes
 import Testing

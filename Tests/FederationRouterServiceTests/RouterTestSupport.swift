@@ -101,19 +101,6 @@ func withRouter(
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes (generous: the machine is
-/// shared, and these are liveness checks, not timing assertions).
-func eventually(
-    timeout: Duration = .seconds(15), _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
-
 extension TestClientProtocol {
     func get(_ uri: String, headers: HTTPFields = [:]) async throws -> TestResponse {
         try await executeRequest(uri: uri, method: .get, headers: headers, body: nil)

@@ -193,64 +193,65 @@ func running<T: Sendable>(_ views: [FederationView], _ body: () async throws -> 
 
 @Suite(.serialized) struct FederationViewRestartTests {
     @Test func resyncsAfterRedisRestartsAndLosesNothingInHashes() async throws {
-        let server = try RedisServerProcess(persistent: true)
-        defer { server.stopAndRemove() }
-        let keys = FederationKeys(namespace: "fed")
-        try await RedisClient.withClient(configuration: server.configuration()) { client in
-            let catalog = RedisCatalogStore(client: client, keys: keys)
-            let view = FederationView(
-                redis: client, keys: keys,
-                configuration: .init(backstopInterval: .seconds(60), inFlightInterval: nil))
-            try await running([view]) {
-                try await catalog.register(node: node("before"), model: "m", capabilities: [.generate])
-                #expect(await view.waitUntil { $0.catalog.nodes["before"] != nil })
-                #expect(await view.waitUntil { _ in view.status.connected })
-                server.kill()
-                #expect(await view.waitUntil { _ in !view.status.connected })
-                #expect(view.snapshot.catalog.nodes["before"] != nil)  // keeps serving the last view
-                try server.start()
-                // written while the view's subscriber is still reconnecting, and without an event
-                try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) { writer in
-                    try await writer.transaction([
-                        RedisCommand("HSET", keys.health("during"), "state", "degraded"),
-                        RedisCommand("SADD", keys.healthIndex, "during"),
-                        RedisCommand("INCR", keys.version(.health)),
-                    ])
+        try await withRedisServer(persistent: true) { server in
+            let keys = FederationKeys(namespace: "fed")
+            try await RedisClient.withClient(configuration: server.configuration()) { client in
+                let catalog = RedisCatalogStore(client: client, keys: keys)
+                let view = FederationView(
+                    redis: client, keys: keys,
+                    configuration: .init(backstopInterval: .seconds(60), inFlightInterval: nil))
+                try await running([view]) {
+                    try await catalog.register(node: node("before"), model: "m", capabilities: [.generate])
+                    #expect(await view.waitUntil { $0.catalog.nodes["before"] != nil })
+                    #expect(await view.waitUntil { _ in view.status.connected })
+                    await server.kill()
+                    #expect(await view.waitUntil { _ in !view.status.connected })
+                    #expect(view.snapshot.catalog.nodes["before"] != nil)  // keeps serving the last view
+                    try await server.start()
+                    // written while the view's subscriber is still reconnecting, and without an event
+                    try await RedisClient.withClient(configuration: server.configuration(poolSize: 1)) {
+                        writer in
+                        try await writer.transaction([
+                            RedisCommand("HSET", keys.health("during"), "state", "degraded"),
+                            RedisCommand("SADD", keys.healthIndex, "during"),
+                            RedisCommand("INCR", keys.version(.health)),
+                        ])
+                    }
+                    #expect(await view.waitUntil { $0.health["during"]?.state == .degraded })
+                    #expect(await view.waitUntil { _ in view.status.resyncs >= 1 && view.status.connected })
+                    #expect(view.snapshot.catalog.nodes["before"] != nil)  // the AOF kept it
+                    try await catalog.register(node: node("after"), model: "m", capabilities: [.generate])
+                    #expect(await view.waitUntil { $0.catalog.nodes["after"] != nil })
                 }
-                #expect(await view.waitUntil { $0.health["during"]?.state == .degraded })
-                #expect(await view.waitUntil { _ in view.status.resyncs >= 1 && view.status.connected })
-                #expect(view.snapshot.catalog.nodes["before"] != nil)  // the AOF kept it
-                try await catalog.register(node: node("after"), model: "m", capabilities: [.generate])
-                #expect(await view.waitUntil { $0.catalog.nodes["after"] != nil })
             }
         }
     }
 
     @Test func followsARedisThatLostItsDataAndRestartedVersionsFromOne() async throws {
-        let server = try RedisServerProcess(persistent: false)
-        defer { server.stopAndRemove() }
-        let keys = FederationKeys(namespace: "fed")
-        try await RedisClient.withClient(configuration: server.configuration()) { client in
-            let catalog = RedisCatalogStore(client: client, keys: keys)
-            // no grace: the empty catalog is taken at once (ViewCatalogGraceTests cover the grace)
-            let view = FederationView(
-                redis: client, keys: keys,
-                configuration: .init(
-                    backstopInterval: .seconds(60), inFlightInterval: nil, catalogGracePeriod: .zero))
-            try await running([view]) {
-                for index in 0..<5 {
-                    try await catalog.register(
-                        node: node("old\(index)"), model: "m", capabilities: [.generate])
+        try await withRedisServer(persistent: false) { server in
+            let keys = FederationKeys(namespace: "fed")
+            try await RedisClient.withClient(configuration: server.configuration()) { client in
+                let catalog = RedisCatalogStore(client: client, keys: keys)
+                // no grace: the empty catalog is taken at once (ViewCatalogGraceTests cover the grace)
+                let view = FederationView(
+                    redis: client, keys: keys,
+                    configuration: .init(
+                        backstopInterval: .seconds(60), inFlightInterval: nil, catalogGracePeriod: .zero))
+                try await running([view]) {
+                    for index in 0..<5 {
+                        try await catalog.register(
+                            node: node("old\(index)"), model: "m", capabilities: [.generate])
+                    }
+                    #expect(await view.waitUntil { $0.versions.catalog == 5 && view.status.connected })
+                    await server.kill()
+                    try await server.start()  // empty: no persistence
+                    #expect(await view.waitUntil { $0.catalog.nodes.isEmpty && $0.versions.catalog == 0 })
+                    try await catalog.register(node: node("new"), model: "m", capabilities: [.generate])
+                    #expect(
+                        await view.waitUntil {
+                            $0.catalog.nodes.keys.sorted() == ["new"] && $0.versions.catalog == 1
+                        })
                 }
-                #expect(await view.waitUntil { $0.versions.catalog == 5 && view.status.connected })
-                server.kill()
-                try server.start()  // empty: no persistence
-                #expect(await view.waitUntil { $0.catalog.nodes.isEmpty && $0.versions.catalog == 0 })
-                try await catalog.register(node: node("new"), model: "m", capabilities: [.generate])
-                #expect(
-                    await view.waitUntil {
-                        $0.catalog.nodes.keys.sorted() == ["new"] && $0.versions.catalog == 1
-                    })
             }
         }
     }
