@@ -20,7 +20,8 @@ struct NodeRegistrationTests {
             configuration.port = 0
             configuration.advertisedEndpoint = "http://127.0.0.1:1"
             configuration.registerURL = "http://127.0.0.1:\(port)"
-            configuration.registrationIntervalSeconds = 1  // a 3 s lease: a loaded machine still renews in time
+            // a 3 s lease: a loaded machine still renews in time
+            configuration.registrationIntervalSeconds = 1
             configuration.crashAction = { _ in }
             var logger = Logger(label: "node-under-test")
             logger.logLevel = .warning
