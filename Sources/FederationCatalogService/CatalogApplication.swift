@@ -64,8 +64,8 @@ public func buildCatalogApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
         logger: logger)
     app.addServices(
-        CatalogRestorer(writer: writer, interval: restoreInterval, logger: logger),
-        LeaseReaper(writer: writer, interval: reapInterval, logger: logger))
+        RepeatingTask.catalogRestorer(writer: writer, interval: restoreInterval, logger: logger),
+        RepeatingTask.leaseReaper(writer: writer, interval: reapInterval, logger: logger))
     return app
 }
 
