@@ -91,24 +91,27 @@ struct CatalogErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             throw error
         } catch let error as RedisError {
-            metrics.redisFailures.increment()
-            logger.warning(
-                "redis unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            throw OpenAIError(
-                status: .serviceUnavailable,
-                message: "The catalog cannot reach Redis (\(error)); retry shortly.",
-                type: "server_error", code: "redis_unavailable", headers: [.retryAfter: "1"])
+            throw unavailable(
+                request, error, log: "redis unavailable", code: "redis_unavailable",
+                message: "The catalog cannot reach Redis (\(error)); retry shortly.")
         } catch let error as CatalogBehindError {
-            metrics.redisFailures.increment()
-            logger.warning(
-                "catalog behind in Redis", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            throw OpenAIError(
-                status: .serviceUnavailable,
-                message: "Redis lost the catalog and it is being restored (\(error)); retry shortly.",
-                type: "server_error", code: "catalog_restoring", headers: [.retryAfter: "1"])
+            throw unavailable(
+                request, error, log: "catalog behind in Redis", code: "catalog_restoring",
+                message: "Redis lost the catalog and it is being restored (\(error)); retry shortly.")
         } catch let error as FederationError {
             if error.httpStatus == 400 { metrics.validationFailures.increment() }
             throw OpenAIError(error)
         }
+    }
+
+    /// A 503 with `Retry-After: 1` for a Redis that cannot take the write now; counted and logged.
+    private func unavailable(
+        _ request: Request, _ error: any Error, log: Logger.Message, code: String, message: String
+    ) -> OpenAIError {
+        metrics.redisFailures.increment()
+        logger.warning(log, metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+        return OpenAIError(
+            status: .serviceUnavailable, message: message, type: "server_error", code: code,
+            headers: [.retryAfter: "1"])
     }
 }
