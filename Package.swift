@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "FederationCatalogService", targets: ["FederationCatalogService"]),
         .library(name: "FederationHealthService", targets: ["FederationHealthService"]),
         .library(name: "FederationRouterService", targets: ["FederationRouterService"]),
+        .library(name: "FederationGatewayService", targets: ["FederationGatewayService"]),
         .executable(name: "federation-catalog", targets: ["federation-catalog"]),
         .executable(name: "federation-health", targets: ["federation-health"]),
         .executable(name: "federation-router", targets: ["federation-router"]),
@@ -48,6 +49,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Pure decision logic: no I/O, no networking, injectable clock and randomness.
@@ -210,6 +212,29 @@ let package = Package(
                 "FederationRouterService", "FederationCore", "FederationRedis", "FederationState",
                 "FederationConfig", "FederationTestSupport", hummingbird, hummingbirdTesting, logging,
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+
+        // federation-gateway: the data plane — OpenAI API in, routed over the synced view, forwarded
+        // to real nodes, streamed, retried elsewhere; outcomes reported for the shared circuits.
+        .target(
+            name: "FederationGatewayService",
+            dependencies: [
+                "FederationCore", "FederationRedis", "FederationState", "FederationConfig", "FederationHTTP",
+                "FederationOpenAI", hummingbird, logging, lifecycle, nioCore, httpClient,
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
+        .testTarget(
+            name: "FederationGatewayServiceTests",
+            dependencies: [
+                "FederationGatewayService", "FederationCore", "FederationRedis", "FederationState",
+                "FederationConfig", "FederationHTTP", "FederationOpenAI", "FederationNode", "FederationTestSupport",
+                hummingbird, hummingbirdTesting, httpClient, logging, lifecycle, nioCore,
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
 
         // Every decoder of outside bytes under seeded mutation (docs/CORE.md, Fuzzing); a trap kills

@@ -101,11 +101,25 @@ struct ConfigurationFile: Decodable {
         var retry: RetryPolicy?
         var requestTimeoutMs: Double?
         var maxBodyBytes: Int?
+        var connectTimeoutMs: Double?
+        var readTimeoutMs: Double?
+        var maxConnectionsPerNode: Int?
+        var retryBudget: RetryBudgetSection?
+        var drainTimeoutMs: Double?
         var apiKeys: [String: String]?
+        var tenants: [String: TenantSettings]?
         enum CodingKeys: String, CodingKey {
             case host, port, retry, requestTimeoutMs = "request_timeout_ms", maxBodyBytes = "max_body_bytes"
-            case apiKeys = "api_keys"
+            case connectTimeoutMs = "connect_timeout_ms", readTimeoutMs = "read_timeout_ms"
+            case maxConnectionsPerNode = "max_connections_per_node", retryBudget = "retry_budget"
+            case drainTimeoutMs = "drain_timeout_ms", apiKeys = "api_keys", tenants
         }
+    }
+
+    struct RetryBudgetSection: Decodable {
+        var ratio: Double?
+        var minPerSecond: Double?
+        enum CodingKeys: String, CodingKey { case ratio, minPerSecond = "min_per_second" }
     }
 
     init(from decoder: any Decoder) throws {
@@ -175,7 +189,35 @@ struct ConfigurationFile: Decodable {
                 c.gateway.maxBodyBytes = try Self.checked(
                     value, "gateway.max_body_bytes", 1...Self.maximumBodyBytes, source)
             }
+            if let value = gateway.connectTimeoutMs {
+                c.gateway.connectTimeout = try Self.milliseconds(value, "gateway.connect_timeout_ms", source)
+            }
+            if let value = gateway.readTimeoutMs {
+                c.gateway.readTimeout = try Self.milliseconds(value, "gateway.read_timeout_ms", source)
+            }
+            if let value = gateway.drainTimeoutMs {
+                c.gateway.drainTimeout = try Self.milliseconds(value, "gateway.drain_timeout_ms", source)
+            }
+            if let value = gateway.maxConnectionsPerNode {
+                c.gateway.maxConnectionsPerNode = try Self.checked(
+                    value, "gateway.max_connections_per_node", 1...100_000, source)
+            }
+            if let ratio = gateway.retryBudget?.ratio {
+                guard ratio.isFinite, (0...10).contains(ratio) else {
+                    throw ConfigurationLoader.Problem(
+                        "\(source): gateway.retry_budget.ratio \(ratio) is outside 0…10")
+                }
+                c.gateway.retryBudgetRatio = ratio
+            }
+            if let floor = gateway.retryBudget?.minPerSecond {
+                guard floor.isFinite, (0...1_000_000).contains(floor) else {
+                    throw ConfigurationLoader.Problem(
+                        "\(source): gateway.retry_budget.min_per_second \(floor) is outside 0…1000000")
+                }
+                c.gateway.retryBudgetMinPerSecond = floor
+            }
             if let value = gateway.apiKeys { c.gateway.apiKeys = value }
+            if let value = gateway.tenants { c.gateway.tenants = value }
         }
         do {
             try server?.apply(to: &c.server)

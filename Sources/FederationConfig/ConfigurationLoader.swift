@@ -137,6 +137,14 @@ public enum ConfigurationLoader {
             throw Problem("health.probe_interval_ms and health.probe_timeout_ms must be positive")
         }
         if c.gateway.requestTimeout <= .zero { throw Problem("gateway.request_timeout_ms must be positive") }
+        for tenant in Set(c.gateway.apiKeys.values).union(c.gateway.tenants.keys).sorted() {
+            if let problem = Identifier.problem(with: tenant, kind: "tenant") {
+                throw Problem("gateway: \(problem)")
+            }
+        }
+        for key in c.gateway.apiKeys.keys.sorted() where key.isEmpty {
+            throw Problem("gateway.api_keys: an API key must not be empty")
+        }
         if let problem = c.server.validationProblem { throw Problem(problem) }
         for (name, listen) in [
             ("catalog", c.catalog.listen), ("health", c.health.listen), ("router", c.router.listen),

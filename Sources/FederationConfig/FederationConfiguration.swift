@@ -67,10 +67,63 @@ public struct RouterSettings: Sendable, Equatable {
 public struct GatewaySettings: Sendable, Equatable {
     public var listen = Listen(port: 8080)
     public var retry = RetryPolicy()
+    /// The overall deadline of one client request, every attempt and wait included
+    /// (`X-Federation-Timeout-Ms` may shorten it for one request, never lengthen it).
     public var requestTimeout: Duration = .seconds(30)
+    /// How long connecting to a node may take before the attempt fails (retriable).
+    public var connectTimeout: Duration = .seconds(2)
+    /// The longest silence from a node while its answer is read (also before the first byte).
+    public var readTimeout: Duration = .seconds(30)
+    /// HTTP/1 connections the gateway keeps open to one node: every in-flight stream holds one.
+    public var maxConnectionsPerNode = 1024
+    /// Retries may be at most this fraction of the requests of the last 10 s…
+    public var retryBudgetRatio = 0.2
+    /// …plus this many retries per second, so that a quiet gateway can still retry.
+    public var retryBudgetMinPerSecond = 10.0
+    /// On SIGTERM, how long in-flight requests (streams included) may take to finish.
+    public var drainTimeout: Duration = .seconds(30)
     /// Largest client request body (bytes); larger ones get 413.
     public var maxBodyBytes = 8 << 20
-    /// API key → tenant. Empty = no authentication (tenant from `X-Federation-Tenant` or none).
+    /// API key → tenant. A key written `sha256:<64 hex>` is the hash of the key (so the file need
+    /// not hold the secret). Empty = no authentication: every request is anonymous.
     public var apiKeys: [String: String] = [:]
+    /// Per-tenant rules: privacy floor, allowed regions, rate limits.
+    public var tenants: [String: TenantSettings] = [:]
     public init() {}
+}
+
+/// What the gateway enforces for one tenant. A request header can raise the privacy floor and
+/// narrow the regions, never lower or widen them.
+public struct TenantSettings: Sendable, Equatable, Decodable {
+    /// The lowest privacy level any request of the tenant is routed with.
+    public var minPrivacy: PrivacyLevel?
+    /// The only regions the tenant's requests may be served in; nil = any.
+    public var regions: [RegionId]?
+    /// Requests per minute across every gateway replica; nil = unlimited.
+    public var requestsPerMinute: Int?
+    /// Tokens (prompt + completion, as the nodes report them) per minute across every replica.
+    public var tokensPerMinute: Int?
+
+    public init(
+        minPrivacy: PrivacyLevel? = nil, regions: [RegionId]? = nil, requestsPerMinute: Int? = nil,
+        tokensPerMinute: Int? = nil
+    ) {
+        self.minPrivacy = minPrivacy
+        self.regions = regions
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case minPrivacy = "min_privacy", regions, requestsPerMinute = "requests_per_minute"
+        case tokensPerMinute = "tokens_per_minute"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        minPrivacy = try c.decodeIfPresent(PrivacyLevel.self, forKey: .minPrivacy)
+        regions = try c.decodeIfPresent([String].self, forKey: .regions)?.map { RegionId($0) }
+        requestsPerMinute = try c.decodeInteger(Int.self, forKey: .requestsPerMinute, in: 1...1_000_000_000)
+        tokensPerMinute = try c.decodeInteger(Int.self, forKey: .tokensPerMinute, in: 1...1_000_000_000_000)
+    }
 }
