@@ -32,6 +32,7 @@ let package = Package(
         .executable(name: "federation-catalog", targets: ["federation-catalog"]),
         .executable(name: "federation-health", targets: ["federation-health"]),
         .executable(name: "federation-router", targets: ["federation-router"]),
+        .executable(name: "federation-gateway", targets: ["federation-gateway"]),
         .executable(name: "federation-node", targets: ["federation-node"]),
         .executable(name: "federation-bench", targets: ["federation-bench"]),
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
@@ -117,7 +118,7 @@ let package = Package(
         .target(
             name: "FederationServiceKit",
             dependencies: [
-                "FederationConfig", "FederationRedis", argumentParser, logging, hummingbird,
+                "FederationConfig", "FederationRedis", argumentParser, logging, hummingbird, lifecycle,
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
@@ -226,6 +227,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
+        .executableTarget(
+            name: "federation-gateway",
+            dependencies: ["FederationGatewayService", "FederationServiceKit", argumentParser]),
         .testTarget(
             name: "FederationGatewayServiceTests",
             dependencies: [

@@ -83,11 +83,16 @@ public struct InferenceRequest: Sendable, Equatable {
     public var originRegion: RegionId?
     /// The key consistent hashing sticks on (session, else tenant, else prompt prefix).
     public var affinityKey: String?
+    /// The only regions the request may be served in (a tenant's, narrowed by a header); nil = any.
+    /// A hard rule: a node elsewhere is never chosen.
+    public var allowedRegions: Set<RegionId>?
 
     public init(
         requestId: String, capability: Capability, model: ModelId? = nil, qos: QoSRequirements = .init(),
-        tenantId: String? = nil, originRegion: RegionId? = nil, affinityKey: String? = nil
+        tenantId: String? = nil, originRegion: RegionId? = nil, affinityKey: String? = nil,
+        allowedRegions: Set<RegionId>? = nil
     ) {
+        self.allowedRegions = allowedRegions
         self.requestId = requestId
         self.capability = capability
         self.model = model

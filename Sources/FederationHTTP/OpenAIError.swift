@@ -87,11 +87,17 @@ public struct OpenAIError: HTTPResponseError, Sendable {
         response()
     }
 
+    /// The error object as JSON text, `{"error":{…}}` (also what an SSE error event carries).
+    public var jsonText: String { String(decoding: jsonData, as: UTF8.self) }
+
+    private var jsonData: Data {
+        let body = Body(error: .init(message: message, type: type, param: param, code: code))
+        return (try? JSONEncoder().encode(body)) ?? Data("{\"error\":{\"message\":\"internal error\"}}".utf8)
+    }
+
     /// The JSON response for this error.
     public func response() -> Response {
-        let body = Body(error: .init(message: message, type: type, param: param, code: code))
-        let data =
-            (try? JSONEncoder().encode(body)) ?? Data("{\"error\":{\"message\":\"internal error\"}}".utf8)
+        let data = jsonData
         var fields = headers
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -4,6 +4,7 @@ import FederationRedis
 import Hummingbird
 import Logging
 import Prometheus
+import ServiceLifecycle
 
 /// The whole life of a service process, shared by every service executable: configuration (file,
 /// environment, flags; a bad value stops the process with a message naming it), process bootstrap,
@@ -29,6 +30,40 @@ public enum ServiceMain {
         do {
             let app = try await build(configuration, redis, registry, logger)
             try await app.runService()
+        } catch {
+            await redis.close()
+            throw error
+        }
+        await redis.close()
+        logger.notice("\(name) stopped")
+    }
+
+    /// ``run(_:options:build:)`` for a service that is a group of its own (the gateway: the
+    /// application plus its drain), run until SIGTERM/SIGINT with graceful shutdown.
+    public static func runGroup(
+        _ service: ServiceKind, options: ServiceOptions,
+        build: (FederationConfiguration, RedisClient, PrometheusCollectorRegistry, Logger) async throws ->
+            ServiceGroup
+    ) async throws {
+        let name = "federation-\(service.rawValue)"
+        let configuration: FederationConfiguration
+        let redisConfiguration: RedisConfiguration
+        do {
+            configuration = try options.configuration(for: service)
+            redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let registry = ProcessBootstrap.run(service: name, logLevel: configuration.logLevel)
+        let logger = Logger(label: name)
+        let redis = RedisClient(configuration: redisConfiguration, logger: Logger(label: "\(name).redis"))
+        do {
+            let group = try await build(configuration, redis, registry, logger)
+            let outer = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: group)], gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            try await outer.run()
         } catch {
             await redis.close()
             throw error

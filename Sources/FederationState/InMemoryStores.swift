@@ -242,6 +242,19 @@ public final class InMemoryGatewayStore: GatewayStore {
         }
     }
 
+    public func remove(gateway: String) async throws {
+        state.withLock { state in
+            state.gateways[gateway] = nil
+            state.inFlight[gateway] = nil
+        }
+    }
+
+    public func adjustInFlight(gateway: String, deltas: [NodeId: Int]) async throws {
+        state.withLock { state in
+            for (node, delta) in deltas { state.inFlight[gateway, default: [:]][node, default: 0] += delta }
+        }
+    }
+
     @discardableResult
     public func adjustInFlight(gateway: String, node: NodeId, by delta: Int) async throws -> Int {
         state.withLock { state in

@@ -59,6 +59,21 @@ public struct RedisGatewayStore: GatewayStore {
         return (replies[1].array ?? []).compactMap(\.string).sorted()
     }
 
+    public func remove(gateway: String) async throws {
+        _ = try await client.transaction([
+            RedisCommand("DEL", keys.gateway(gateway)), RedisCommand("ZREM", keys.gateways, gateway),
+        ])
+    }
+
+    public func adjustInFlight(gateway: String, deltas: [NodeId: Int]) async throws {
+        let changed = deltas.filter { $0.value != 0 }.sorted { $0.key < $1.key }
+        if changed.isEmpty { return }
+        let key = keys.gateway(gateway)
+        _ = try await client.transaction(
+            changed.map { RedisCommand("HINCRBY", key, "inflight:" + $0.key.rawValue, String($0.value)) }
+                + [RedisCommand("PEXPIRE", key, ttlMilliseconds)])
+    }
+
     @discardableResult
     public func adjustInFlight(gateway: String, node: NodeId, by delta: Int) async throws -> Int {
         let key = keys.gateway(gateway)

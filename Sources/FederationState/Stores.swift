@@ -125,9 +125,13 @@ public protocol GatewayStore: Sendable {
     func heartbeat(_ heartbeat: GatewayHeartbeat) async throws
     /// Gateways whose last heartbeat is younger than the TTL, sorted by id.
     func liveGateways(now: Timestamp) async throws -> [GatewayHeartbeat]
+    /// Forgets `gateway` at once (a replica that drained and stops), its in-flight counts included.
+    func remove(gateway: String) async throws
     /// Adds `delta` to `gateway`'s in-flight count for `node`; returns the new count.
     @discardableResult
     func adjustInFlight(gateway: String, node: NodeId, by delta: Int) async throws -> Int
+    /// Adds every delta to `gateway`'s in-flight counts in one round trip (a replica's periodic flush).
+    func adjustInFlight(gateway: String, deltas: [NodeId: Int]) async throws
     /// In-flight requests per node summed over live gateways (negative sums count as 0).
     func clusterInFlight(now: Timestamp) async throws -> [NodeId: Int]
     /// Adds each delta to the cluster counter of that name, atomically.

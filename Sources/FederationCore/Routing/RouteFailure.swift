@@ -17,11 +17,13 @@ struct RouteFailure {
         /// A rule of the request (a policy at its index in the composite).
         case policy(Int)
         case minScore
+        /// The node's region is outside the request's allowed regions (tenant or header).
+        case regionNotAllowed
 
         var isTransient: Bool {
             switch self {
             case .circuitOpen, .unhealthy, .alreadyTried: true
-            case .policy, .minScore: false
+            case .policy, .minScore, .regionNotAllowed: false
             }
         }
     }
@@ -101,6 +103,11 @@ extension Evaluation {
         for (index, why) in rejections {
             let node = nodes[index]
             switch why {
+            case .region:
+                failure.add(
+                    .regionNotAllowed, node: node.id, label: "region not allowed for this request",
+                    detail: "region \(node.region)")
+                failure.ruleFailed(node.id, policy: "region")
             case .circuit:
                 failure.add(.circuitOpen, node: node.id, label: "circuit open")
                 addRules(of: node, request, to: &failure, transient: true)

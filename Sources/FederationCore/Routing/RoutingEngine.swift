@@ -141,7 +141,9 @@ public final class RoutingEngine: Sendable {
             evaluation.considered += 1
             var rejection: PendingRejection?
             var total = 0.0
-            if let circuit = node.circuit, circuit.effectiveState(at: now) == .open {
+            if let allowed = request.allowedRegions, !allowed.contains(node.region) {
+                rejection = .region
+            } else if let circuit = node.circuit, circuit.effectiveState(at: now) == .open {
                 rejection = .circuit
             } else {
                 let verdict = standard?.evaluate(node, for: request) ?? composite.evaluate(node, for: request)
@@ -181,6 +183,8 @@ public final class RoutingEngine: Sendable {
 /// Why a candidate was set aside, kept cheap on the hot path; turned into a `Rejection` (with
 /// its sentence) only for errors and explain output.
 enum PendingRejection: Equatable {
+    /// The node's region is not among the request's allowed regions.
+    case region
     case circuit
     case health
     case minScore(Double)
@@ -217,6 +221,10 @@ struct Evaluation {
 
     func describe(_ why: PendingRejection, node: CandidateNode, request: InferenceRequest) -> Rejection {
         switch why {
+        case .region:
+            return Rejection(
+                policy: "region",
+                reason: "region \(node.region) is not among the regions this request may use")
         case .circuit:
             return Rejection(policy: "circuit", reason: "circuit breaker is open")
         case .health:

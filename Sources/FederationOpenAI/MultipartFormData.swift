@@ -1,23 +1,25 @@
 /// A minimal `multipart/form-data` reader (RFC 7578): enough for an audio upload with a few text fields.
-struct MultipartFormData: Sendable {
-    struct Part: Sendable {
+/// The node reads transcription uploads with it and the gateway takes `model` from the form with it
+/// (one parser, fuzzed: docs/CORE.md § Fuzzing; multipart-kit was not needed for this).
+public struct MultipartFormData: Sendable {
+    public struct Part: Sendable {
         /// The `name` from `Content-Disposition`.
-        let name: String
+        public let name: String
         /// The `filename`, when the part is a file.
-        let filename: String?
-        let contentType: String?
-        let body: [UInt8]
+        public let filename: String?
+        public let contentType: String?
+        public let body: [UInt8]
 
-        var text: String { String(decoding: body, as: UTF8.self) }
+        public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    let parts: [Part]
+    public let parts: [Part]
 
-    subscript(name: String) -> Part? { parts.first { $0.name == name } }
+    public subscript(name: String) -> Part? { parts.first { $0.name == name } }
 
     /// The boundary from a `Content-Type` header, or nil when it is not multipart/form-data.
-    static func boundary(fromContentType contentType: String) -> String? {
-        let pieces = contentType.split(separator: ";").map { $0.trimmingSpaces }
+    public static func boundary(fromContentType contentType: String) -> String? {
+        let pieces = contentType.split(separator: ";").map { $0.multipartTrimmed }
         guard let kind = pieces.first, kind.lowercased() == "multipart/form-data" else { return nil }
         for piece in pieces.dropFirst() where piece.lowercased().hasPrefix("boundary=") {
             var value = String(piece.dropFirst("boundary=".count))
@@ -30,7 +32,7 @@ struct MultipartFormData: Sendable {
     }
 
     /// Parses a body; throws a description of what was malformed.
-    init(body: [UInt8], boundary: String) throws(MultipartError) {
+    public init(body: [UInt8], boundary: String) throws(MultipartError) {
         let delimiter = Array(("--" + boundary).utf8)
         var parts: [Part] = []
         guard var position = Self.find(delimiter, in: body, from: 0) else {
@@ -66,10 +68,10 @@ struct MultipartFormData: Sendable {
             let pair = line.split(separator: ":", maxSplits: 1)
             guard pair.count == 2 else { continue }
             let field = pair[0].lowercased()
-            let value = pair[1].trimmingSpaces
+            let value = pair[1].multipartTrimmed
             if field == "content-type" { contentType = value }
             guard field == "content-disposition" else { continue }
-            for attribute in value.split(separator: ";").map({ $0.trimmingSpaces }) {
+            for attribute in value.split(separator: ";").map({ $0.multipartTrimmed }) {
                 let kv = attribute.split(separator: "=", maxSplits: 1).map(String.init)
                 guard kv.count == 2 else { continue }
                 let unquoted =
@@ -109,7 +111,17 @@ struct MultipartFormData: Sendable {
 }
 
 /// What was wrong with a multipart body.
-struct MultipartError: Error, Sendable {
-    let message: String
-    init(_ message: String) { self.message = message }
+public struct MultipartError: Error, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs.
+    var multipartTrimmed: String {
+        var view = Substring(self)
+        while let first = view.first, first == " " || first == "\t" { view = view.dropFirst() }
+        while let last = view.last, last == " " || last == "\t" { view = view.dropLast() }
+        return String(view)
+    }
 }
