@@ -235,6 +235,7 @@ let package = Package(
             dependencies: [
                 "FederationGatewayService", "FederationCore", "FederationRedis", "FederationState",
                 "FederationConfig", "FederationHTTP", "FederationOpenAI", "FederationNode", "FederationTestSupport",
+                "FederationHealthService",
                 hummingbird, hummingbirdTesting, httpClient, logging, lifecycle, nioCore,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -84,6 +84,9 @@ public func buildGatewayApplication(
         }
     }
     router.get("/v1/models") { _, _ in ModelList(snapshot: view.currentSnapshot.snapshot).response() }
+    router.get("/v1/nodes") { _, _ in
+        jsonResponse(NodeList(snapshot: view.currentSnapshot.snapshot, load: load, now: SystemClock().now()))
+    }
     router.get("/v1/stats") { request, _ in
         if request.uri.queryParameters.get("scope") == "cluster" {
             do {

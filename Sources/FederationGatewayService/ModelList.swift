@@ -39,3 +39,39 @@ struct ModelList: Encodable, Sendable {
 
     func response() -> Response { jsonResponse(self) }
 }
+
+/// `GET /v1/nodes`: every node as this replica routes with it — region, health, the circuit's
+/// effective state now, this replica's in-flight requests and the cluster estimate — so an
+/// operator (or a test) can see what one replica believes without asking Redis.
+struct NodeList: Encodable, Sendable {
+    struct Node: Encodable, Sendable {
+        var node: String
+        var region: String
+        var endpoint: String
+        var health: String
+        var circuit: String
+        var inFlightHere: Int
+        var inFlightCluster: Int
+        var coolingDown: Bool
+        enum CodingKeys: String, CodingKey {
+            case node, region, endpoint, health, circuit, inFlightHere = "in_flight_here"
+            case inFlightCluster = "in_flight_cluster", coolingDown = "cooling_down"
+        }
+    }
+    var versions: SnapshotVersions
+    var nodes: [Node]
+
+    init(snapshot: FederationSnapshot, load: ReplicaLoad, now: Timestamp) {
+        let cooling = load.cooling()
+        versions = snapshot.versions
+        nodes = snapshot.catalog.nodes.values.sorted { $0.id < $1.id }.map { info in
+            Node(
+                node: info.id.rawValue, region: info.region.rawValue, endpoint: info.endpoint,
+                health: snapshot.health[info.id]?.state.description ?? HealthState.unknown.description,
+                circuit: snapshot.circuits[info.id]?.effectiveState(at: now).description
+                    ?? CircuitState.closed.description,
+                inFlightHere: load.localInFlight(info.id), inFlightCluster: load.inFlight(info.id),
+                coolingDown: cooling.contains(info.id))
+        }
+    }
+}

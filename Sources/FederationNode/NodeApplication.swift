@@ -75,6 +75,9 @@ extension Router<NodeRequestContext> {
         post("/v1/images/generations") { request, context in
             try await runtime.imageGeneration(request, gone: context.clientDisconnect)
         }
+        post("/v1/infer") { request, context in
+            try await runtime.infer(request, gone: context.clientDisconnect)
+        }
         get("/v1/models") { _, _ in try runtime.listModels() }
         get("/health") { _, _ in try runtime.health() }
         get("/healthz") { _, _ in

@@ -37,6 +37,7 @@ extension NodeRuntime {
             "max_concurrency": .number(Double(admission.limit)),
             "gpu_utilization": .number(utilization),
             "tokens_per_second": .number(configuration.tokensPerSecond),
+            "requests": .object(requestsReceived.mapValues { .number(Double($0)) }),
         ]
     }
 

@@ -29,6 +29,7 @@ extension NodeRuntime {
         hold: @Sendable (Parsed) -> Duration = { _ in .zero },
         respond: @Sendable (Parsed, AdmissionQueue.Permit) async throws -> Response
     ) async throws -> Response {
+        countRequest(request.uri.path)
         let decision = faults.decide()
         if decision == .proceed, let permit = admission.tryAcquire() {
             let parsed = try parse(try await request.collectBody(limit: configuration.maxBodyBytes))

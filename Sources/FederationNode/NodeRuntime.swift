@@ -16,6 +16,8 @@ public final class NodeRuntime: Sendable {
     let hangingCount = Atomic<Int>(0)
     /// Source of response ids.
     private let sequence = Atomic<UInt64>(0)
+    /// Inference requests received, per path (`GET /health` shows them as `requests`).
+    private let received = Mutex<[String: Int]>([:])
     private let idSalt: UInt64
 
     public init(configuration: NodeConfiguration, logger: Logger) {
@@ -27,6 +29,12 @@ public final class NodeRuntime: Sendable {
         self.logger = logger
         self.idSalt = DeterministicText.hash(configuration.nodeId, seed: configuration.seed)
     }
+
+    /// Counts an inference request received on `path`.
+    func countRequest(_ path: String) { received.withLock { $0[path, default: 0] += 1 } }
+
+    /// Inference requests received so far, per path.
+    public var requestsReceived: [String: Int] { received.withLock { $0 } }
 
     /// Requests the hang fault is holding right now.
     public var hanging: Int { hangingCount.load(ordering: .relaxed) }
