@@ -41,6 +41,9 @@ public func buildGatewayApplication(
     let settings = configuration.gateway
     let keys = FederationKeys(namespace: configuration.namespace)
     let gatewayId = tuning.gatewayId ?? GatewayTuning.makeId()
+    if let problem = Identifier.problem(with: gatewayId, kind: "gateway id") {
+        throw FederationError.invalidInput("configuration: \(problem)")
+    }
     var viewConfiguration = tuning.view
     viewConfiguration.inFlightInterval = nil  // ReplicaLoad reads the other replicas' counts itself
     let gatewayStore = RedisGatewayStore(client: redis, keys: keys, heartbeatTTL: tuning.heartbeatTTL)
@@ -127,7 +130,7 @@ public func buildGatewayApplication(
         },
         logger: logger)
     let drain = GatewayDrain(
-        state: state, heartbeat: heartbeat, timeout: settings.drainTimeout, logger: logger)
+        state: state, heartbeat: heartbeat, load: load, timeout: settings.drainTimeout, logger: logger)
     return ServiceGroup(
         configuration: .init(services: [.init(service: app), .init(service: drain)], logger: logger))
 }

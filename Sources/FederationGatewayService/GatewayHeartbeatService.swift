@@ -120,6 +120,7 @@ struct ClusterStats: Encodable, Sendable {
 struct GatewayDrain: Service {
     let state: GatewayState
     let heartbeat: GatewayHeartbeatService
+    let load: ReplicaLoad
     let timeout: Duration
     let logger: Logger
 
@@ -129,10 +130,12 @@ struct GatewayDrain: Service {
         state.startDraining()
         let started = ContinuousClock.now
         logger.notice("draining", metadata: ["in_flight": .stringConvertible(state.inProgress)])
+        load.stopPublishing()
         await heartbeat.remove()
         while state.inProgress > 0, ContinuousClock.now - started < timeout {
             try? await Task.sleep(for: .milliseconds(10))
         }
+        await heartbeat.remove()  // again, in case a flush under way when draining began wrote it back
         logger.notice(
             "drained",
             metadata: [

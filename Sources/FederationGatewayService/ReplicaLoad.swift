@@ -19,6 +19,8 @@ final class ReplicaLoad: LoadEstimator, Service, Sendable {
         /// Every live replica's published counts summed, minus this replica's.
         var others: [NodeId: Int] = [:]
         var coolingUntil: [NodeId: ContinuousClock.Instant] = [:]
+        /// False once the replica drains: its hash is removed and must not be written again.
+        var publishing = true
     }
     private let state = Mutex(State())
     let gatewayId: String
@@ -89,9 +91,13 @@ final class ReplicaLoad: LoadEstimator, Service, Sendable {
         try? await store.remove(gateway: gatewayId)
     }
 
+    /// Stops writing this replica's counts (it drains; its hash is being removed).
+    func stopPublishing() { state.withLock { $0.publishing = false } }
+
     /// Flushes this replica's changes, then reads every replica's counts.
     func syncOnce() async throws {
         let deltas = state.withLock { state -> [NodeId: Int] in
+            guard state.publishing else { return [:] }
             var deltas: [NodeId: Int] = [:]
             for node in Set(state.local.keys).union(state.published.keys) {
                 let delta = (state.local[node] ?? 0) - (state.published[node] ?? 0)

@@ -59,6 +59,12 @@ public final class ServiceProcess: Sendable {
         return "\(name) log \(logFile):\n" + text.suffix(3000)
     }
 
+    /// Sends `signal` (e.g. SIGTERM to start a drain) without waiting for the process.
+    public func send(signal: Int32) {
+        guard let child = process.withLock({ $0 }), child.isRunning else { return }
+        kill(child.processIdentifier, signal)
+    }
+
     /// SIGTERM, up to `grace` for a graceful exit, then SIGKILL. Returns the exit status.
     @discardableResult
     public func stop(grace: Duration = .seconds(10)) -> Int32? {
