@@ -248,7 +248,8 @@ let package = Package(
             name: "FederationFuzzing",
             dependencies: [
                 "FederationCore", "FederationState", "FederationConfig", "FederationHTTP", "FederationNode",
-                "FederationRouterService", "FederationCatalogService", "FederationHealthService", hummingbird,
+                "FederationRouterService", "FederationCatalogService", "FederationHealthService",
+                "FederationGatewayService", hummingbird,
                 hummingbirdTesting, logging,
                 nioCore, .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),

@@ -1,6 +1,7 @@
 import FederationCatalogService
 import FederationConfig
 import FederationCore
+import FederationGatewayService
 import FederationHTTP
 import FederationHealthService
 import FederationRouterService
@@ -74,6 +75,33 @@ public struct FuzzTarget: Sendable {
             guard JSONNesting.problem(in: bytes) == nil else { return }
             let fields = try JSONDecoder().decode([String: String].self, from: Data(bytes))
             StoredRecordDecoder.decodeAll(id: fields["id"] ?? "n1", fields: fields)
+        },
+        decoder("gateway-request", allowing: OpenAIError.self) { bytes in
+            // The bytes as a body of every endpoint, and their first line as each header's value.
+            let line = String(decoding: bytes.prefix { $0 != 0x0A }, as: UTF8.self)
+            for name in [
+                "X-Federation-Privacy", "X-Federation-Cost-Tolerance", "X-Federation-Max-Latency-Ms",
+                "X-Federation-Min-Throughput", "X-Federation-Prefer-Gpu", "X-Federation-Region",
+                "X-Federation-Allowed-Regions", "X-Federation-Timeout-Ms", "X-Federation-Session",
+                "X-Request-Id",
+            ] {
+                _ = try? GatewayDecoders.clientRequest(
+                    endpoint: .chatCompletions, headers: [(name, line)],
+                    body: Array("{\"model\":\"m\"}".utf8),
+                    contentType: nil)
+            }
+            for endpoint in GatewayEndpoint.allCases where endpoint != .chatCompletions {
+                _ = try? GatewayDecoders.clientRequest(
+                    endpoint: endpoint, headers: [], body: bytes,
+                    contentType: "multipart/form-data; boundary=b")
+            }
+            try GatewayDecoders.clientRequest(
+                endpoint: .chatCompletions, headers: [], body: bytes, contentType: nil)
+        },
+        FuzzTarget(name: "node-answer") { bytes in
+            GatewayDecoders.nodeAnswer(bytes, split: bytes.count / 2)
+            GatewayDecoders.nodeAnswer(bytes, split: Int(bytes.first ?? 0))
+            return .accepted
         },
         decoder("config-yaml", allowing: ConfigurationLoader.Problem.self) { bytes in
             _ = try ConfigurationLoader.parse(yaml: String(decoding: bytes, as: UTF8.self))

@@ -40,27 +40,19 @@ final class UpstreamStream: @unchecked Sendable {
     struct StreamEnded: Error {}
 }
 
-/// The relay's state, used by one task at a time (the relay task, then the response writer).
-final class RelayState: @unchecked Sendable {
-    var writer: any ResponseBodyWriter
+/// Tokens of a relayed event stream, counted from the frames as they pass: one per non-empty
+/// content delta or text of each choice; a usage chunk's count wins when the node sends one.
+struct StreamTokenCounter: Sendable {
     var parser = SSEParser()
     var tokens = 0
     var usageTokens: Int?
     var firstTokenAt: ContinuousClock.Instant?
-    var bytes = 0
 
-    init(writer: any ResponseBodyWriter) { self.writer = writer }
-
-    /// Counts the tokens of the SSE events in `chunk`: one per non-empty content delta or text
-    /// of each choice; a usage chunk's count wins when the node sends one.
-    func count(_ chunk: ByteBuffer) {
+    mutating func count(_ chunk: ByteBuffer) {
         guard let events = try? parser.feed(chunk) else { return }
         for event in events where !event.isDone {
-            guard
-                let json = event.data.utf8.withContiguousStorageIfAvailable({
-                    JSONParser.parse(UnsafeRawBufferPointer($0))
-                }) ?? nil
-            else { continue }
+            let json = Array(event.data.utf8).withUnsafeBytes { JSONParser.parse($0) }
+            guard let json else { continue }
             if let usage = UsageCount.tokens(inUsage: json["usage"]) { usageTokens = usage }
             for choice in json["choices"]?.arrayValue ?? [] {
                 let text = choice["delta"]?["content"]?.stringValue ?? choice["text"]?.stringValue
@@ -71,6 +63,20 @@ final class RelayState: @unchecked Sendable {
             }
         }
     }
+}
+
+/// The relay's state, used by one task at a time (the relay task, then the response writer).
+final class RelayState: @unchecked Sendable {
+    var writer: any ResponseBodyWriter
+    var counter = StreamTokenCounter()
+    var bytes = 0
+
+    init(writer: any ResponseBodyWriter) { self.writer = writer }
+
+    var tokens: Int { counter.tokens }
+    var usageTokens: Int? { counter.usageTokens }
+    var firstTokenAt: ContinuousClock.Instant? { counter.firstTokenAt }
+    func count(_ chunk: ByteBuffer) { counter.count(chunk) }
 }
 
 extension GatewayPipeline {

@@ -131,3 +131,34 @@ import Testing
         }
     }
 }
+
+@Suite struct GatewayMetricsTests {
+    @Test func metricsCarryRequestsOverheadRetriesAndTheView() async throws {
+        try await withGatewayWorld { world in
+            try await world.withNodes([NodeSpec(id: "a"), NodeSpec(id: "b")]) { nodes in
+                try await world.setFaults(nodes[0], #"{"error_rate":1,"error_status":502}"#)
+                try await world.withGateway(expectNodes: 2) { base in
+                    for _ in 0..<4 { _ = try await world.chat(base) }
+                    _ = try await world.chat(base, stream: true)
+                    let (_, text, _) = try await world.request(.GET, base + "/metrics")
+                    for series in [
+                        #"federation_gateway_requests_total{node="b",capability="generate",status="200"}"#,
+                        "federation_gateway_request_duration_seconds_bucket",
+                        "federation_gateway_overhead_seconds_bucket",
+                        "federation_gateway_time_to_first_token_seconds_bucket",
+                        "federation_gateway_retries_total",
+                        "federation_gateway_view_age_seconds", "federation_gateway_active_streams 0",
+                    ] {
+                        #expect(text.contains(series), "missing \(series)")
+                    }
+                    let retries = text.split(separator: "\n").first {
+                        $0.hasPrefix("federation_gateway_retries_total ")
+                    }
+                    #expect(
+                        retries.map { Double($0.split(separator: " ").last ?? "") ?? 0 } ?? 0 >= 1,
+                        "\(retries ?? "")")
+                }
+            }
+        }
+    }
+}
