@@ -36,6 +36,7 @@ final class GatewayMetrics: Sendable {
     let reportsPublished: Counter
     let reportFlushFailures: Counter
     let clientDisconnects: Counter
+    let lifecycleViolations: Counter
     let activeStreams: Gauge
     let inFlight: Gauge
     let draining: Gauge
@@ -74,6 +75,8 @@ final class GatewayMetrics: Sendable {
         clientDisconnects = counter(
             "client_disconnects",
             "Requests whose client went away before the answer ended (upstream cancelled).")
+        lifecycleViolations = counter(
+            "lifecycle_violations", "Illegal request lifecycle transitions (a gateway bug; should stay 0).")
         activeStreams = gauge("active_streams", "Responses streaming to clients now.")
         inFlight = gauge("in_flight_requests", "Client requests in progress now.")
         draining = gauge("draining", "1 while the replica drains before it stops.")

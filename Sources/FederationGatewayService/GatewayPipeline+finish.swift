@@ -125,9 +125,7 @@ extension GatewayPipeline {
     ) async -> Response {
         let attempts = lifecycle.attempts
         if let answer = last.answer {
-            try? lifecycle.apply(
-                .fatalFailure(.nodeUnreachable(last.attempt.node, detail: "\(last.kind)")),
-                at: SystemClock().now())
+            advance(&lifecycle, .fatalFailure(.nodeUnreachable(last.attempt.node, detail: "\(last.kind)")))
             return await finishPassThrough(
                 call, status: answer.status, headers: answer.headers, body: answer.body,
                 attempt: last.attempt,
@@ -142,7 +140,7 @@ extension GatewayPipeline {
             error = .nodeUnreachable(
                 last.attempt.node, detail: "\(last.kind) after \(attempts) attempt(s) (tried: \(tried))")
         }
-        try? lifecycle.apply(.fatalFailure(error), at: SystemClock().now())
+        advance(&lifecycle, .fatalFailure(error))
         var failure = OpenAIError(error)
         if case .timeout = error {
             failure.message =
@@ -159,7 +157,7 @@ extension GatewayPipeline {
         -> Response
     {
         let timeout = call.deadline - call.request.receivedAt
-        try? lifecycle.apply(.fatalFailure(.timeout(timeout)), at: SystemClock().now())
+        advance(&lifecycle, .fatalFailure(.timeout(timeout)))
         var failure = OpenAIError(FederationError.timeout(timeout))
         failure.message =
             "The request did not complete within its deadline of \(timeout.wholeMilliseconds) ms"

@@ -183,8 +183,7 @@ final class GatewayPipeline: Sendable {
 
     func forward(_ call: Call) async -> Response {
         var lifecycle = RequestLifecycle()
-        let clock = SystemClock()
-        try? lifecycle.apply(.startRouting, at: clock.now())
+        advance(&lifecycle, .startRouting)
         var tried = Set<NodeId>()
         var skipped = Set<NodeId>()
         var waited = Duration.zero
@@ -200,7 +199,7 @@ final class GatewayPipeline: Sendable {
                 if let last {
                     return await answerLastFailure(call, last, lifecycle: &lifecycle, waited: waited)
                 }
-                try? lifecycle.apply(.noNodes(error), at: clock.now())
+                advance(&lifecycle, .noNodes(error))
                 return await finish(
                     call.request, ran: call.ran, failure: OpenAIError(error), attempt: nil, waited: waited,
                     tokens: nil)
@@ -212,7 +211,7 @@ final class GatewayPipeline: Sendable {
                     continue
                 }
             }
-            try? lifecycle.apply(.nodeSelected(node), at: clock.now())
+            advance(&lifecycle, .nodeSelected(node))
             tried.insert(node)
             let attempt = Attempt(
                 node: node, region: decision.target.region, number: lifecycle.attempts,
@@ -221,24 +220,24 @@ final class GatewayPipeline: Sendable {
             waited += result.waited
             switch result.outcome {
             case .delivered(let status, let headers, let body, let tokens):
-                try? lifecycle.apply(.completedOK, at: clock.now())
+                advance(&lifecycle, .completedOK)
                 return await finishSuccess(
                     call, response: (status, headers, body), attempt: attempt, waited: waited, tokens: tokens,
                     lifecycle: lifecycle)
             case .streaming(let upstream):
-                try? lifecycle.apply(.firstByte, at: clock.now())
+                advance(&lifecycle, .firstByte)
                 return streamResponse(
                     call, upstream: upstream, attempt: attempt, waited: waited, lifecycle: lifecycle)
             case .passThrough(let status, let headers, let body):
                 // A 4xx (other than 429) or 3xx from the node: the request itself is at fault.
                 let error = FederationError.invalidInput("node \(node) answered HTTP \(status)")
-                try? lifecycle.apply(.fatalFailure(error), at: clock.now())
+                advance(&lifecycle, .fatalFailure(error))
                 return await finishPassThrough(
                     call, status: status, headers: headers, body: body, attempt: attempt, waited: waited)
             case .failed(let kind, let answer):
                 last = LastFailure(attempt: attempt, kind: kind, answer: answer)
                 if kind == .cancelled {
-                    try? lifecycle.apply(.fatalFailure(.internal("cancelled")), at: clock.now())
+                    advance(&lifecycle, .fatalFailure(.internal("cancelled")))
                     return await finish(
                         call.request, ran: call.ran,
                         failure: OpenAIError(status: .init(code: 499), message: "client closed request"),
@@ -262,7 +261,7 @@ final class GatewayPipeline: Sendable {
                     return await answerLastFailure(call, last!, lifecycle: &lifecycle, waited: waited)
                 }
                 metrics.retries.increment()
-                try? lifecycle.apply(.retriableFailure("\(node): \(kind)"), at: clock.now())
+                advance(&lifecycle, .retriableFailure("\(node): \(kind)"))
                 logger.debug(
                     "retrying on another node",
                     metadata: [
@@ -272,14 +271,14 @@ final class GatewayPipeline: Sendable {
                 do {
                     try await Task.sleep(for: delay)
                 } catch {
-                    try? lifecycle.apply(.fatalFailure(.internal("cancelled")), at: clock.now())
+                    advance(&lifecycle, .fatalFailure(.internal("cancelled")))
                     return await finish(
                         call.request, ran: call.ran,
                         failure: OpenAIError(status: .init(code: 499), message: "client closed request"),
                         attempt: attempt, waited: waited, tokens: nil)
                 }
                 waited += delay
-                try? lifecycle.apply(.retryScheduled, at: clock.now())
+                advance(&lifecycle, .retryScheduled)
             }
         }
     }
@@ -297,6 +296,24 @@ final class GatewayPipeline: Sendable {
             return decision
         }
         return try engine.route(request, in: box.snapshot, excluding: excluded, load: load)
+    }
+
+    /// Applies `event` to the request's lifecycle. An illegal transition is a bug in the gateway:
+    /// it is counted (`federation_gateway_lifecycle_violations_total`, which the tests check stays 0)
+    /// and logged with the request's history, and the request goes on.
+    func advance(_ lifecycle: inout RequestLifecycle, _ event: RequestEvent) {
+        do {
+            try lifecycle.apply(event, at: SystemClock().now())
+        } catch {
+            metrics.lifecycleViolations.increment()
+            logger.error(
+                "request lifecycle violated",
+                metadata: [
+                    "error": .string(error.message),
+                    "history": .string(
+                        lifecycle.history.map { "\($0.from)→\($0.to)" }.joined(separator: " ")),
+                ])
+        }
     }
 
     func takeProbeSlot(_ node: NodeId) async -> Bool {

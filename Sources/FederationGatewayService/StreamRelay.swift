@@ -157,7 +157,7 @@ extension GatewayPipeline {
             duration: relay.firstTokenAt.map { now - $0 } ?? .zero)
         switch end {
         case .completed:
-            try? lifecycle.apply(.completedOK, at: SystemClock().now())
+            advance(&lifecycle, .completedOK)
             report(attempt, ok: true, status: upstream.status, latency: nodeTime, tokens: tokens)
             state.finish(success: true, latency: latency, tokens: tokens)
             metrics.recordRequest(
@@ -186,7 +186,7 @@ extension GatewayPipeline {
                 failure = OpenAIError(
                     status: .init(code: 499), message: "client closed request", code: "client_closed")
             }
-            try? lifecycle.apply(.fatalFailure(.internal(failure.message)), at: SystemClock().now())
+            advance(&lifecycle, .fatalFailure(.internal(failure.message)))
             state.finish(success: false, latency: latency, tokens: nil)
             metrics.recordRequest(
                 node: attempt.node, capability: capability, status: Int(failure.status.code),

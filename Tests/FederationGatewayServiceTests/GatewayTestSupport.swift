@@ -178,7 +178,16 @@ struct GatewayWorld: Sendable {
                 guard nodes >= expectNodes else { return false }
                 return try await request(.GET, base + "/readyz").status == 200
             }
-            return try await body(base)
+            let result = try await body(base)
+            // Every request of the test ran through a legal lifecycle.
+            let metrics = try await request(.GET, base + "/metrics").text
+            let violations = metrics.split(separator: "\n").first {
+                $0.hasPrefix("federation_gateway_lifecycle_violations_total ")
+            }
+            if violations?.hasSuffix(" 0") != true {
+                throw TestFailure("request lifecycle violations: \(violations ?? "metric missing")")
+            }
+            return result
         }
     }
 
