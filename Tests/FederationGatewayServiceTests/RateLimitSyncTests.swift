@@ -1,0 +1,141 @@
+import FederationCore
+import FederationGatewayService
+import FederationRedis
+import FederationState
+import FederationTestSupport
+import Logging
+import Synchronization
+import Testing
+
+/// Two gateway "replicas" — a limiter and a RateLimitSync each — on one real Redis.
+@Suite struct RateLimitSyncTests {
+    /// Half-way into a minute window: the test's clock stands still there, so the whole test
+    /// runs in one window (and nothing of a previous window counts).
+    static let midWindow = Timestamp(milliseconds: 28_333_400 * 60_000 + 30_000)
+
+    struct Replica {
+        let limiter: TenantRateLimiter
+        let sync: RateLimitSync
+    }
+
+    func replicas(
+        redis: RedisClient, keys: FederationKeys, clock: ManualClock, rpm: Int
+    ) async throws -> [Replica] {
+        let store = RedisGatewayStore(client: redis, keys: keys)
+        return try await ["gw-a", "gw-b"].asyncMap { id in
+            try await store.heartbeat(GatewayHeartbeat(id: id, at: clock.now()))
+            let limiter = TenantRateLimiter(
+                limits: ["acme": TenantLimits(requestsPerMinute: rpm)], clock: clock)
+            let sync = RateLimitSync(
+                limiter: limiter, redis: redis, keys: keys, gatewayId: id, interval: .milliseconds(100),
+                logger: Logger(label: "test.ratelimit.\(id)"))
+            return Replica(limiter: limiter, sync: sync)
+        }
+    }
+
+    /// Runs both syncs while `body` runs, until both limiters are in step with the cluster.
+    func withSyncs<T: Sendable>(
+        _ replicas: [Replica], _ body: @Sendable @escaping () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            for replica in replicas {
+                group.addTask {
+                    try await replica.sync.run(); return nil
+                }
+            }
+            let synced = try await eventually {
+                replicas.allSatisfy { $0.limiter.isSynchronized() && $0.limiter.replicaCount == 2 }
+            }
+            #expect(synced, "both limiters see two live replicas")
+            let result = try await body()
+            group.cancelAll()
+            return result
+        }
+    }
+
+    /// Admits as fast as the replica is asked for `duration` (with a pause so that the other
+    /// replica and the syncs run too); returns how many were admitted.
+    static func hammer(_ limiter: TenantRateLimiter, for duration: Duration) async throws -> Int {
+        let end = ContinuousClock.now + duration
+        var admitted = 0
+        while ContinuousClock.now < end {
+            if limiter.admit(tenant: "acme", reservedTokens: 0).isAdmitted { admitted += 1 }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return admitted
+    }
+
+    @Test func twoReplicasAdmittingConcurrentlyHoldOneLimitWithinTenPercent() async throws {
+        let server = RedisServerProcess.shared
+        let keys = FederationKeys(namespace: uniqueNamespace())
+        let clock = ManualClock(Self.midWindow)
+        try await RedisClient.withClient(configuration: server.configuration()) { redis in
+            let replicas = try await replicas(redis: redis, keys: keys, clock: clock, rpm: 100)
+            let counts = try await withSyncs(replicas) {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for replica in replicas {
+                        group.addTask { try await Self.hammer(replica.limiter, for: .seconds(3)) }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+            }
+            let total = counts.reduce(0, +)
+            print("rate limit across 2 replicas: \(total) admitted of requests_per_minute=100 \(counts)")
+            #expect((90...110).contains(total))
+            #expect(counts.allSatisfy { $0 > 0 }, "each replica got a share: \(counts)")
+
+            // The window's counters expire on their own.
+            let window = TenantRateLimiter.window(containing: Self.midWindow)
+            let ttl = try await redis.command("PTTL", "\(keys.namespace):ratelimit:\(window)").int ?? -1
+            #expect((1...180_000).contains(ttl))
+        }
+    }
+
+    @Test func withRedisStoppedEachReplicaStillEnforcesTheLimitAlone() async throws {
+        try await withRedisServer { server in
+            let keys = FederationKeys(namespace: uniqueNamespace())
+            let clock = ManualClock(Self.midWindow)
+            try await RedisClient.withClient(configuration: server.configuration(commandTimeout: .seconds(1)))
+            {
+                redis in
+                let replicas = try await replicas(redis: redis, keys: keys, clock: clock, rpm: 100)
+                try await withSyncs(replicas) {
+                    await server.kill()
+                    let alone = try await eventually { replicas.allSatisfy { !$0.limiter.isSynchronized() } }
+                    #expect(alone, "the limiters noticed that Redis is gone")
+                    // A fresh window: each replica lets exactly its limit through — neither all
+                    // (fail open) nor none (fail closed).
+                    clock.advance(by: .seconds(120))
+                    for replica in replicas {
+                        var admitted = 0
+                        for _ in 0..<500 {
+                            if replica.limiter.admit(tenant: "acme", reservedTokens: 0).isAdmitted {
+                                admitted += 1
+                            }
+                        }
+                        #expect(admitted == 100)
+                    }
+
+                    // Redis back: both replicas write what they admitted meanwhile.
+                    try await server.start()
+                    let shared = try await eventually { replicas.allSatisfy { $0.limiter.isSynchronized() } }
+                    #expect(shared, "the limiters share the limit again")
+                    let field = try await redis.command(
+                        "HGET",
+                        "\(keys.namespace):ratelimit:\(TenantRateLimiter.window(containing: clock.now()))",
+                        "requests:acme")
+                    #expect(field.string == "200")
+                    #expect(!replicas[0].limiter.admit(tenant: "acme", reservedTokens: 0).isAdmitted)
+                }
+            }
+        }
+    }
+}
+
+extension Array where Element: Sendable {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
