@@ -80,7 +80,7 @@ struct RateLimitMeter {
     mutating func roll(to index: Int64) {
         guard index > window else { return }
         if window != .min && index - window == 1 {
-            previous = claimed - held
+            previous = claimed.saturatingSubtract(held)
         } else {
             previous = 0
         }
@@ -96,9 +96,9 @@ struct RateLimitMeter {
 
     /// The cluster's use in the current window as far as this replica knows (others' unused
     /// claims included: an upper bound).
-    var knownCurrent: Int64 { claimed - held + (unflushed[window] ?? 0) }
+    var knownCurrent: Int64 { claimed.saturatingSubtract(held).saturatingAdd(unflushed[window] ?? 0) }
     /// The cluster's use in the previous window as far as this replica knows.
-    var knownPrevious: Int64 { previous + (unflushed[window - 1] ?? 0) }
+    var knownPrevious: Int64 { previous.saturatingAdd(unflushed[window - 1] ?? 0) }
 
     /// The limit left for the current window once the previous window's share is taken off.
     func budget(_ at: RateWindow) -> Double {

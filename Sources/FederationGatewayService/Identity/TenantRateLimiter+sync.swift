@@ -51,7 +51,8 @@ extension TenantRateLimiter {
                 var deltas = meter.unflushed
                 for (window, amount) in meter.returns { deltas[window, default: 0] -= amount }
                 let left = max(0, meter.budget(at) - Double(meter.knownCurrent))
-                let desire = Int64(saturating: (left / Double(replicas)).rounded(.up))
+                // Counters come from Redis (outside input): the claim never exceeds the limit.
+                let desire = min(meter.limit, Int64(saturating: (left / Double(replicas)).rounded(.up)))
                 deltas[at.index, default: 0] += desire - meter.held
                 for (window, delta) in deltas.sorted(by: { $0.key < $1.key }) where delta != 0 {
                     changes.append(.init(window: window, field: field, delta: delta))
@@ -96,7 +97,7 @@ extension TenantRateLimiter {
                     // this tick made, and the tick's window is the previous one now.
                     let correction = claim.desire - claim.replaced
                     if correction != 0 { meter.returns[tick.window, default: 0] += correction }
-                    meter.previous = (current[field] ?? 0) - claim.desire
+                    meter.previous = (current[field] ?? 0).saturatingSubtract(claim.desire)
                 }
                 if meter.window == tick.window {
                     meter.claimed = current[field] ?? 0
@@ -104,8 +105,14 @@ extension TenantRateLimiter {
                     meter.held = claim.desire
                     if at.index == tick.window {
                         // What was left before this claim, as Redis serialized the replicas' updates.
-                        let before = Double(meter.claimed - claim.desire)
-                        let room = meter.budget(at) - before
+                        let before = Double(meter.claimed) - Double(claim.desire)
+                        var room = meter.budget(at) - before
+                        if !meter.granted {
+                            // The window's first grant: the other replicas may have used their
+                            // share of its first moments (budget ÷ replicas) without writing it yet.
+                            let others = Double(max(1, replicas) - 1)
+                            room -= others * meter.budget(at) / Double(max(1, replicas))
+                        }
                         meter.grant = max(0, min(claim.desire, Int64(saturating: room.rounded(.down))))
                         meter.granted = true
                     }
