@@ -4,6 +4,7 @@ import FederationRedis
 import FederationState
 import FederationTestSupport
 import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -127,6 +128,31 @@ import Testing
             // A huge count refuses everything; a negative or unreadable one counts as nothing.
             #expect(admitted <= 10)
             if value.hasPrefix("9") { #expect(admitted == 0) }
+        }
+    }
+
+    @Test func onGracefulShutdownTheLastUseIsWrittenAndUnusedClaimsGivenBack() async throws {
+        let server = RedisServerProcess.shared
+        let keys = FederationKeys(namespace: uniqueNamespace())
+        let clock = ManualClock(Self.midWindow)
+        try await RedisClient.withClient(configuration: server.configuration()) { redis in
+            let limiter = TenantRateLimiter(
+                limits: ["acme": TenantLimits(requestsPerMinute: 100)], clock: clock)
+            let sync = RateLimitSync(
+                limiter: limiter, redis: redis, keys: keys, gatewayId: "gw-a", interval: .seconds(30),
+                logger: Logger(label: "test"))
+            let group = ServiceGroup(configuration: .init(services: [sync], logger: Logger(label: "test")))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                #expect(try await eventually { limiter.isSynchronized() })
+                let field = "\(keys.namespace):ratelimit:\(TenantRateLimiter.window(containing: clock.now()))"
+                // This lone replica claimed the whole limit.
+                #expect(try await redis.command("HGET", field, "requests:acme").string == "100")
+                for _ in 0..<5 { #expect(limiter.admit(tenant: "acme", reservedTokens: 0).isAdmitted) }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                #expect(try await redis.command("HGET", field, "requests:acme").string == "5")
+            }
         }
     }
 

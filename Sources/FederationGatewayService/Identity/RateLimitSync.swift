@@ -12,7 +12,8 @@ import ServiceLifecycle
 /// window, and the live replicas from `{ns}:gateways` (heartbeats within `heartbeatTTL`, this
 /// replica counted even before its first heartbeat). The counters read back become the limiter's
 /// grants. A failing sync is logged once per outage; meanwhile the limiter enforces the limits
-/// alone. On graceful shutdown a last sync writes what is left.
+/// alone. On graceful shutdown a last sync writes what is left and gives the unused claims back
+/// (list it before the HTTP server in the `ServiceGroup`, so that it stops after the drain).
 public struct RateLimitSync: Service {
     public let limiter: TenantRateLimiter
     public let redis: RedisClient
@@ -58,14 +59,15 @@ public struct RateLimitSync: Service {
                 break
             }
         }
-        // Graceful shutdown: write this replica's last use so the others count it.
-        _ = await step(failing: failing)
+        // Graceful shutdown: write this replica's last use so the others count it, and give its
+        // unused claims back so the others may use them.
+        _ = await step(failing: failing, final: true)
     }
 
     /// One sync; returns whether it failed, logging the start and the end of an outage once.
-    private func step(failing: Bool) async -> Bool {
+    private func step(failing: Bool, final: Bool = false) async -> Bool {
         do {
-            try await synchronize()
+            try await synchronize(final: final)
             if failing { logger.info("rate limits shared through Redis again") }
             return false
         } catch {
@@ -79,9 +81,10 @@ public struct RateLimitSync: Service {
     }
 
     /// One sync: writes this replica's changes, reads the cluster's counters and replica count,
-    /// and hands them to the limiter (in one transaction, one round trip).
-    public func synchronize() async throws {
-        let tick = limiter.startTick()
+    /// and hands them to the limiter (in one transaction, one round trip). `final`: claims
+    /// nothing new (the replica is shutting down).
+    public func synchronize(final: Bool = false) async throws {
+        let tick = limiter.startTick(claiming: !final)
         let now = limiter.clock.now()
         var commands: [RedisCommand] = []
         var touched: Set<Int64> = [tick.window]

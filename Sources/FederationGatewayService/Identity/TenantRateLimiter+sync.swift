@@ -3,12 +3,12 @@ import FederationCore
 /// One sync of a ``TenantRateLimiter`` with the cluster, as planned before it is sent: what to
 /// add to which counter, and the claims made. ``RateLimitSync`` turns it into one Redis
 /// transaction and hands the counters it read back to ``TenantRateLimiter/finish(_:current:previous:replicas:now:)``.
-public struct RateLimitTick: Sendable {
+struct RateLimitTick: Sendable {
     /// One change of one counter: `field` (`{kind}:{tenant}`) of window `window` by `delta`.
-    public struct Change: Sendable, Equatable {
-        public let window: Int64
-        public let field: String
-        public let delta: Int64
+    struct Change: Sendable, Equatable {
+        let window: Int64
+        let field: String
+        let delta: Int64
     }
 
     struct Claim: Sendable {
@@ -22,9 +22,9 @@ public struct RateLimitTick: Sendable {
     }
 
     /// The current window (minutes since the epoch).
-    public let window: Int64
+    let window: Int64
     /// The counter changes, nonzero only.
-    public let changes: [Change]
+    let changes: [Change]
     let claims: [Claim]
 
     /// The counter field of one limit of one tenant.
@@ -33,8 +33,9 @@ public struct RateLimitTick: Sendable {
 
 extension TenantRateLimiter {
     /// Plans the next sync at `now`: every limit's unwritten use, the claims to give back, and the
-    /// new claim — the replica's share of what is left (left ÷ live replicas, rounded up).
-    public func startTick(now: Timestamp? = nil) -> RateLimitTick {
+    /// new claim — the replica's share of what is left (left ÷ live replicas, rounded up); none
+    /// when `claiming` is false (the last sync of a replica that shuts down gives everything back).
+    func startTick(now: Timestamp? = nil, claiming: Bool = true) -> RateLimitTick {
         let now = now ?? clock.now()
         let at = RateWindow(now)
         return state.withLock { state in
@@ -52,7 +53,8 @@ extension TenantRateLimiter {
                 for (window, amount) in meter.returns { deltas[window, default: 0] -= amount }
                 let left = max(0, meter.budget(at) - Double(meter.knownCurrent))
                 // Counters come from Redis (outside input): the claim never exceeds the limit.
-                let desire = min(meter.limit, Int64(saturating: (left / Double(replicas)).rounded(.up)))
+                let desire =
+                    claiming ? min(meter.limit, Int64(saturating: (left / Double(replicas)).rounded(.up))) : 0
                 deltas[at.index, default: 0] += desire - meter.held
                 for (window, delta) in deltas.sorted(by: { $0.key < $1.key }) where delta != 0 {
                     changes.append(.init(window: window, field: field, delta: delta))
@@ -66,15 +68,10 @@ extension TenantRateLimiter {
         }
     }
 
-    /// The fields of every limit (`{kind}:{tenant}`), to read back after the changes.
-    public var counterFields: [String] {
-        state.withLock { $0.meters.keys.map(RateLimitTick.field).sorted() }
-    }
-
     /// Applies what the sync read: the cluster counters of the tick's window (`current`) and the
     /// window before it (`previous`), after this replica's changes, and the live replica count.
     /// Grants every limit its claim cut to what really is left.
-    public func finish(
+    func finish(
         _ tick: RateLimitTick, current: [String: Int64], previous: [String: Int64], replicas: Int,
         now: Timestamp? = nil
     ) {
@@ -125,7 +122,7 @@ extension TenantRateLimiter {
 
     /// The sync failed (Redis away): nothing it planned counts as written, and this replica
     /// enforces the limits alone until a sync succeeds again.
-    public func failTick(_ tick: RateLimitTick) {
+    func failTick(_ tick: RateLimitTick) {
         state.withLock { $0.lastSyncFailed = true }
     }
 }
