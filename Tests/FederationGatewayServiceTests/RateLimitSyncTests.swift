@@ -84,7 +84,13 @@ import Testing
             let replicas = try await replicas(redis: redis, keys: keys, clock: clock, rpm: 100)
             let phases = try await withSyncs(replicas) {
                 let first = try await Self.hammerBoth(replicas, for: .seconds(3))
-                // Half-way into the next window half of this one still counts: 50 are left.
+                // Half-way into the next window half of this one still counts: 50 are left. (The
+                // replicas stay live: heartbeats for that time first, as the gateway's would be.)
+                let store = RedisGatewayStore(client: redis, keys: keys)
+                for id in ["gw-a", "gw-b"] {
+                    try await store.heartbeat(
+                        GatewayHeartbeat(id: id, at: clock.now().advanced(by: .seconds(60))))
+                }
                 clock.advance(by: .seconds(60))
                 let second = try await Self.hammerBoth(replicas, for: .seconds(2))
                 return [first, second]
@@ -113,7 +119,8 @@ import Testing
             let window = TenantRateLimiter.window(containing: clock.now())
             for index in [window - 1, window] {
                 try await redis.command(
-                    "HSET", "\(keys.namespace):ratelimit:\(index)", "requests:acme", value)
+                    "HSET", "\(keys.namespace):ratelimit:\(index)", "requests|acme|gw-z", value,
+                    "requests|acme", "7")
             }
             let limiter = TenantRateLimiter(
                 limits: ["acme": TenantLimits(requestsPerMinute: 10)], clock: clock)
@@ -147,11 +154,11 @@ import Testing
                 #expect(try await eventually { limiter.isSynchronized() })
                 let field = "\(keys.namespace):ratelimit:\(TenantRateLimiter.window(containing: clock.now()))"
                 // This lone replica claimed the whole limit.
-                #expect(try await redis.command("HGET", field, "requests:acme").string == "100")
+                #expect(try await redis.command("HGET", field, "requests|acme|gw-a").string == "100")
                 for _ in 0..<5 { #expect(limiter.admit(tenant: "acme", reservedTokens: 0).isAdmitted) }
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
-                #expect(try await redis.command("HGET", field, "requests:acme").string == "5")
+                #expect(try await redis.command("HGET", field, "requests|acme|gw-a").string == "5")
             }
         }
     }
@@ -185,11 +192,11 @@ import Testing
                     try await server.start()
                     let shared = try await eventually { replicas.allSatisfy { $0.limiter.isSynchronized() } }
                     #expect(shared, "the limiters share the limit again")
-                    let field = try await redis.command(
-                        "HGET",
-                        "\(keys.namespace):ratelimit:\(TenantRateLimiter.window(containing: clock.now()))",
-                        "requests:acme")
-                    #expect(field.string == "200")
+                    let key =
+                        "\(keys.namespace):ratelimit:\(TenantRateLimiter.window(containing: clock.now()))"
+                    for id in ["gw-a", "gw-b"] {
+                        #expect(try await redis.command("HGET", key, "requests|acme|\(id)").string == "100")
+                    }
                     #expect(!replicas[0].limiter.admit(tenant: "acme", reservedTokens: 0).isAdmitted)
                 }
             }

@@ -45,60 +45,62 @@ struct RateWindow: Equatable {
     }
 }
 
-/// One limit of one tenant on this replica: what the cluster used (as of the last sync), what
-/// this replica used since, and the allowance it may use until the next sync.
+/// One limit of one tenant on this replica: what the other replicas used and claimed (as of the
+/// last sync), what this replica used, and the allowance it may use until the next sync.
 ///
-/// The cluster counter of a window (in Redis) is the tenant's use in that window plus the unused
-/// allowances ("claims") the replicas hold. At every sync a replica adds its new use, gives back
-/// its unused claim and claims its share of what is left — `left ÷ live replicas` — and may then
-/// use what it was granted: its claim, cut to what the atomic update shows is really left. As
-/// the updates of all replicas are serialized by Redis, the grants of one window never add up to
-/// more than the limit (see docs/GATEWAY-IDENTITY.md for the bound).
+/// In Redis every replica owns one field per limit and window, holding the absolute value of its
+/// use in that window plus its unused allowance ("claim"); the cluster's count is the sum of the
+/// fields. At every sync a replica overwrites its fields (idempotent: a sync whose reply was lost
+/// is simply written again) with its use plus a new claim — its share of what is left,
+/// `left ÷ live replicas` — and may then use what it was granted: the claim cut to what the
+/// atomic update shows really is left. As Redis serializes the replicas' updates, the grants of
+/// one window never add up to more than the limit (see docs/GATEWAY-IDENTITY.md for the bound).
 struct RateLimitMeter {
     let limit: Int64
-    /// The window `claimed`, `held`, `grant` belong to; `Int64.min` before the first use.
+    /// The current window; `Int64.min` before the first use.
     var window: Int64 = .min
-    /// The cluster counter of `window` after this replica's last sync (its own claim included).
-    var claimed: Int64 = 0
-    /// The cluster counter of the window before `window`, as of the last sync.
-    var previous: Int64 = 0
-    /// This replica's unused claim in `window` (counted in Redis, not yet used).
+    /// The other replicas' fields (use + claims) in `window` and the window before, as of the last sync.
+    var othersCurrent: Int64 = 0
+    var othersPrevious: Int64 = 0
+    /// This replica's use, by window (token settlements may lower it).
+    var use: [Int64: Int64] = [:]
+    /// This replica's use in `window` when its last sync was written: the grant covers what came after.
+    var useAtSync: Int64 = 0
+    /// This replica's claim in `window`, as last written.
     var held: Int64 = 0
-    /// What this replica may use in `window` since its last sync.
+    /// What this replica may use in `window` after its last sync.
     var grant: Int64 = 0
     /// Whether `grant` came from a sync in `window` (false after the window rolled over).
     var granted = false
-    /// Claims of earlier windows still to give back, by window.
-    var returns: [Int64: Int64] = [:]
-    /// Use not yet written to Redis, by window (token settlements may be negative).
-    var unflushed: [Int64: Int64] = [:]
+    /// The values of this replica's fields as last written, by window; cleared when a sync fails
+    /// (it may or may not have been written), so that the next one writes every field again.
+    var written: [Int64: Int64] = [:]
 
     init(limit: Int) { self.limit = Int64(limit) }
 
-    /// Moves to window `index`: the current window becomes the previous one, the unused claim is
-    /// to be given back, and nothing is granted until the next sync.
+    /// Moves to window `index`: the current window becomes the previous one, its claim is to be
+    /// given back, and nothing is granted until the next sync.
     mutating func roll(to index: Int64) {
         guard index > window else { return }
-        if window != .min && index - window == 1 {
-            previous = claimed.saturatingSubtract(held)
-        } else {
-            previous = 0
-        }
-        if window != .min && held != 0 { returns[window, default: 0] += held }
-        claimed = 0
+        othersPrevious = window != .min && index - window == 1 ? othersCurrent : 0
+        othersCurrent = 0
+        useAtSync = 0
         held = 0
         grant = 0
         granted = false
         window = index
-        unflushed = unflushed.filter { $0.key >= index - 1 }
-        returns = returns.filter { $0.key >= index - 1 }
+        use = use.filter { $0.key >= index - 1 }
+        written = written.filter { $0.key >= index - 1 }
     }
 
-    /// The cluster's use in the current window as far as this replica knows (others' unused
+    /// The cluster's use in the current window as far as this replica knows (the others' unused
     /// claims included: an upper bound).
-    var knownCurrent: Int64 { claimed.saturatingSubtract(held).saturatingAdd(unflushed[window] ?? 0) }
+    var knownCurrent: Int64 { othersCurrent.saturatingAdd(use[window] ?? 0) }
     /// The cluster's use in the previous window as far as this replica knows.
-    var knownPrevious: Int64 { previous.saturatingAdd(unflushed[window - 1] ?? 0) }
+    var knownPrevious: Int64 { othersPrevious.saturatingAdd(use[window - 1] ?? 0) }
+
+    /// This replica's use in `window` since its last sync.
+    var usedSinceSync: Int64 { (use[window] ?? 0).saturatingSubtract(useAtSync) }
 
     /// The limit left for the current window once the previous window's share is taken off.
     func budget(_ at: RateWindow) -> Double {
@@ -122,11 +124,11 @@ struct RateLimitMeter {
             used = estimate(at)
             allowance = Double(limit)
         } else if granted {
-            used = Double(unflushed[window] ?? 0)
+            used = Double(usedSinceSync)
             allowance = Double(grant)
         } else {
             // First moments of a window, before its first sync: this replica's share of the budget.
-            used = Double(unflushed[window] ?? 0)
+            used = Double(usedSinceSync)
             allowance = budget(at) / Double(max(1, replicas))
         }
         // A hair of tolerance: `100·0.99` must count as 99, not 99.00000000000001.
@@ -151,6 +153,6 @@ struct RateLimitMeter {
     /// Records admitted use (or a settlement's difference) in window `index`.
     mutating func record(_ amount: Int64, in index: Int64) {
         guard amount != 0, window == .min || index >= window - 1 else { return }
-        unflushed[index, default: 0] = unflushed[index, default: 0].saturatingAdd(amount)
+        use[index, default: 0] = use[index, default: 0].saturatingAdd(amount)
     }
 }

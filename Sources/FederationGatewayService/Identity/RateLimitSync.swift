@@ -6,9 +6,10 @@ import ServiceLifecycle
 
 /// Keeps a ``TenantRateLimiter`` in step with the other gateway replicas, off the request path.
 ///
-/// Every `interval` (≤ 100 ms) it sends ONE Redis transaction (one round trip): for every limit,
-/// `HINCRBY {ns}:ratelimit:{window} {kind}:{tenant} <delta>` (this replica's new use, its returned
-/// and new claims), `PEXPIRE` on the touched windows, `HGETALL` of the current and the previous
+/// Every `interval` (≤ 100 ms) it sends ONE Redis transaction (one round trip): for every limit
+/// whose value changed, `HSET {ns}:ratelimit:{window} {kind}|{tenant}|{gatewayId} <use + claim>`
+/// (absolute values, so a sync whose reply was lost does no harm when written again), `PEXPIRE` on
+/// the touched windows, `HGETALL` of the current and the previous
 /// window, and the live replicas from `{ns}:gateways` (heartbeats within `heartbeatTTL`, this
 /// replica counted even before its first heartbeat). The counters read back become the limiter's
 /// grants. A failing sync is logged once per outage; meanwhile the limiter enforces the limits
@@ -84,15 +85,14 @@ public struct RateLimitSync: Service {
     /// and hands them to the limiter (in one transaction, one round trip). `final`: claims
     /// nothing new (the replica is shutting down).
     public func synchronize(final: Bool = false) async throws {
-        let tick = limiter.startTick(claiming: !final)
+        let tick = limiter.startTick(gatewayId: gatewayId, claiming: !final)
         let now = limiter.clock.now()
         var commands: [RedisCommand] = []
         var touched: Set<Int64> = [tick.window]
-        for change in tick.changes {
+        for write in tick.writes {
             commands.append(
-                RedisCommand("HINCRBY", counterKey(window: change.window), change.field, String(change.delta))
-            )
-            touched.insert(change.window)
+                RedisCommand("HSET", counterKey(window: write.window), write.field, String(write.value)))
+            touched.insert(write.window)
         }
         for window in touched.sorted() {
             commands.append(
@@ -115,15 +115,10 @@ public struct RateLimitSync: Service {
                 command: "EXEC", reply: "\(replies.count) replies for \(commands.count) commands")
         }
         let count = replies.count
-        let previous = Self.counters(replies[count - 3])
-        let current = Self.counters(replies[count - 2])
+        let previous = RateLimitCounters(fields: replies[count - 3].hashFields ?? [:], gatewayId: gatewayId)
+        let current = RateLimitCounters(fields: replies[count - 2].hashFields ?? [:], gatewayId: gatewayId)
         var live = Set((replies[count - 1].array ?? []).compactMap(\.string))
         live.insert(gatewayId)
         limiter.finish(tick, current: current, previous: previous, replicas: live.count)
-    }
-
-    /// `HGETALL` fields as numbers; a value that is not an integer (someone else wrote it) is skipped.
-    static func counters(_ reply: RedisValue) -> [String: Int64] {
-        (reply.hashFields ?? [:]).compactMapValues { Int64($0) }
     }
 }
