@@ -76,7 +76,7 @@ public func buildGatewayApplication(
         logger: logger)
     let rateSync = RateLimitSync(
         limiter: limiter, redis: redis, keys: keys, gatewayId: gatewayId, interval: tuning.loadSyncInterval,
-        logger: logger)
+        heartbeatTTL: tuning.heartbeatTTL, logger: logger)
 
     let router = Router(context: GatewayRequestContext.self)
     router.addOpenAIErrors()

@@ -54,7 +54,7 @@ struct RateWindow: Equatable {
 /// is simply written again) with its use plus a new claim — its share of what is left,
 /// `left ÷ live replicas` — and may then use what it was granted: the claim cut to what the
 /// atomic update shows really is left. As Redis serializes the replicas' updates, the grants of
-/// one window never add up to more than the limit (see docs/GATEWAY-IDENTITY.md for the bound).
+/// one window never add up to more than the limit (see docs/GATEWAY.md (API keys, tenants and rate limits) for the bound).
 struct RateLimitMeter {
     let limit: Int64
     /// The current window; `Int64.min` before the first use.

@@ -10,7 +10,7 @@ import Synchronization
 /// replicas). When the last sync failed or is older than `staleAfter` (Redis away, the sync not
 /// running), the replica counts itself as the only one and enforces each limit from what it knows
 /// — the cluster's use as of the last sync plus its own since — so it neither lets everything
-/// through nor refuses everything during a Redis outage. docs/GATEWAY-IDENTITY.md has the bounds.
+/// through nor refuses everything during a Redis outage. docs/GATEWAY.md (API keys, tenants and rate limits) has the bounds.
 public final class TenantRateLimiter: Sendable {
     /// The limits of every tenant that has one.
     public let limits: [String: TenantLimits]
