@@ -95,10 +95,10 @@ final class GatewayPipeline: Sendable {
             body = try await request.collectBody(limit: settings.maxBodyBytes)
             let facts = try RequestBodyFacts(
                 endpoint: endpoint, body: body, contentType: request.headers[.contentType])
-            let capability = try resolveCapability(endpoint: endpoint, facts: facts)
             gatewayRequest.routing = InferenceRequest(
-                requestId: id, capability: capability, model: facts.model, qos: headers.qos,
-                originRegion: headers.originRegion, affinityKey: headers.session)
+                requestId: id, capability: endpoint.capability ?? facts.capability ?? .generate,
+                model: facts.model,
+                qos: headers.qos, originRegion: headers.originRegion, affinityKey: headers.session)
             gatewayRequest.allowedRegions = headers.allowedRegions
             gatewayRequest.stream = facts.stream
             gatewayRequest.maxTokens = facts.maxTokens
@@ -110,6 +110,8 @@ final class GatewayPipeline: Sendable {
                 throw error.error
             }
             gatewayRequest.routing.allowedRegions = gatewayRequest.allowedRegions
+            // After authentication: a client without a valid key learns nothing about the models.
+            gatewayRequest.routing.capability = try resolveCapability(endpoint: endpoint, facts: facts)
         } catch {
             let failure = error as? OpenAIError ?? OpenAIError(.internal("\(error)"))
             return await finish(

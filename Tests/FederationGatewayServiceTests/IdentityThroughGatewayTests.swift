@@ -99,3 +99,19 @@ import Testing
         }
     }
 }
+
+@Suite struct AuthenticationOrderTests {
+    @Test func withoutAValidKeyAnUnknownModelIsA401NotA404() async throws {
+        try await withGatewayWorld { world in
+            try await world.withNodes([NodeSpec(id: "n1")]) { _ in
+                let configuration = world.configuration { $0.gateway.apiKeys = ["sk-1": "t1"] }
+                try await world.withGateway(configuration) { base in
+                    #expect(try await world.chat(base, model: "secret-model").status == 401)
+                    let known = try await world.chat(
+                        base, model: "secret-model", headers: [("Authorization", "Bearer sk-1")])
+                    #expect(known.status == 404)
+                }
+            }
+        }
+    }
+}
