@@ -62,8 +62,8 @@ struct TargetReport: Codable, Sendable {
     var timeToFirstToken: LatencySummary?
     /// Streams: time between consecutive `data:` frames of one answer.
     var interTokenGap: LatencySummary?
-    /// Requests sent later than 1 ms after their intended time because no connection was free
-    /// (their latency includes the wait, as it should).
+    /// Requests whose first byte went out more than 1 ms after their intended time (no free
+    /// connection, or the generator itself was late); their latency includes the wait, as it should.
     var sentLate: UInt64
     /// Hold mode only.
     var hold: HoldReport?
@@ -103,7 +103,8 @@ struct RunReport: Codable, Sendable {
     var client: String
     var loadAverageBefore: String
     var loadAverageAfter: String
-    /// CPU time (user + system) of the load generator itself per request sent, in microseconds.
+    /// CPU time (user + system) of the load generator process per request it sent (warm-up
+    /// included), in microseconds.
     var loadgenCPUMicrosecondsPerRequest: Double?
     var targets: [TargetReport]
 

@@ -107,13 +107,13 @@ struct OpenLoopCommand: AsyncParsableCommand {
                 let slices = SliceSchedule.slices(
                     targets: parsedTargets.count, durationNs: durationNs, warmupNs: warmupNs, sliceNs: sliceNs
                 )
-                let stats = try await openLoop(
+                let (stats, issued) = try await openLoop(
                     loop: loop, group: group, targets: parsedTargets, templates: templates, slices: slices,
                     timeoutNs: timeoutNs, body: body, headers: headers)
                 for (target, stat) in zip(parsedTargets, stats) {
                     reports.append(makeReport(target: target, stats: stat, requestedRate: rate))
-                    sentTotal += stat.sent
                 }
+                sentTotal = issued
             }
         } catch {
             try? await group.shutdownGracefully()
@@ -142,7 +142,7 @@ struct OpenLoopCommand: AsyncParsableCommand {
         loop: any EventLoop, group: MultiThreadedEventLoopGroup, targets: [Target],
         templates: [RequestTemplate],
         slices: [Slice], timeoutNs: UInt64, body: [UInt8]?, headers: [(String, String)]
-    ) async throws -> [TargetStats] {
+    ) async throws -> ([TargetStats], UInt64) {
         let rate = self.rate
         let stream = self.stream
         let connections = self.connections
@@ -169,14 +169,14 @@ struct OpenLoopCommand: AsyncParsableCommand {
                 throw LoadgenError("AsyncHTTPClient rejected a target URL: \(error)")
             }
             let built = requests
-            let stats = try await loop.flatSubmit {
+            let result = try await loop.flatSubmit {
                 OpenLoopRun(
                     loop: loop, client: .asyncHTTPClient(http, built), templates: templates, slices: slices,
                     rate: rate, stream: false
                 ).runCollecting()
             }.get()
             try await http.shutdown()
-            return stats
+            return result
         }
         return try await loop.flatSubmit {
             let pools = targets.map {
@@ -210,7 +210,7 @@ struct OpenLoopCommand: AsyncParsableCommand {
 
 extension OpenLoopRun {
     /// Runs and hands back the per-target statistics.
-    func runCollecting() -> EventLoopFuture<[TargetStats]> {
-        run().assumeIsolated().map { self.stats }.nonisolated()
+    func runCollecting() -> EventLoopFuture<([TargetStats], UInt64)> {
+        run().assumeIsolated().map { (self.stats, self.issued) }.nonisolated()
     }
 }

@@ -36,6 +36,8 @@ final class OpenLoopRun {
     private let arrivals: ArrivalSchedule
     private let stream: Bool
     private(set) var stats: [TargetStats]
+    /// Every request issued, warm-up included (for the generator's CPU per request).
+    private(set) var issued: UInt64 = 0
 
     private var runStart: UInt64 = 0
     private var sliceIndex = 0
@@ -91,6 +93,7 @@ final class OpenLoopRun {
 
     private func issue(target: Int, intended: UInt64, measured: Bool) {
         outstanding += 1
+        issued += 1
         if measured { stats[target].sent += 1 }
         let finish: (Result<ExchangeOutcome, ExchangeFailure>) -> Void = { [self] result in
             if measured { self.record(result, target: target, intended: intended) }

@@ -14,7 +14,7 @@ enum TextReport {
             lines.append(
                 "  sent \(target.sent), ok \(target.succeeded), failed \(target.failed), achieved "
                     + "\(format(target.achievedRate))/s over \(format(target.measuredSeconds)) s, "
-                    + "sent late (no free connection) \(target.sentLate)")
+                    + "sent > 1 ms late \(target.sentLate)")
             if !target.errors.isEmpty {
                 let errors = target.errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
                 lines.append("  errors: " + errors.joined(separator: ", "))
