@@ -33,7 +33,7 @@ enum ExchangeFailure: Error, Sendable, Equatable {
         case .connect: "connect"
         case .closed: "closed by peer"
         case .timeout: "timeout"
-        case .io: "io"
+        case .io(let description): "io: " + String(description.prefix(80))
         }
     }
 }
