@@ -74,6 +74,7 @@ cleanup() {
   local status=$? pid
   set +e
   trap - EXIT INT TERM
+  [ -n "$CHILD" ] && { pkill -TERM -P "$CHILD"; kill "$CHILD"; } 2>/dev/null
   [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
@@ -86,6 +87,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+CHILD=""
+# Long measurements run in the background and are waited for, so that a signal interrupts the wait
+# at once (bash runs traps only after a foreground command ends) and cleanup stops the child too.
+fg_run() {
+  "$@" &
+  CHILD=$!
+  wait "$CHILD"
+  CHILD=""
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_http() { # url name [seconds]
@@ -250,14 +260,16 @@ log "(a) closed loop: wrk -t1 -c32, $WRK_ROUNDS round(s) × ${WRK_SECONDS}s per 
 echo "load_before $(load)" >"$WORK/a.txt"
 for spec in "${targets_a[@]}"; do
   read -r name url _ <<<"$spec"
-  wrk -t1 -c32 -d1s -s "$WORK/chat.lua" "$url" >/dev/null
+  fg_run wrk -t1 -c32 -d1s -s "$WORK/chat.lua" "$url" >/dev/null
 done
 for round in $(seq "$WRK_ROUNDS"); do
   for spec in "${targets_a[@]}"; do
     read -r name url pids <<<"$spec"
     # shellcheck disable=SC2086
     before=$(cpu_ticks $pids)
-    out=$(/usr/bin/time -f '%U %S' -o "$WORK/wrk-time.txt" wrk -t1 -c32 -d"${WRK_SECONDS}s" -s "$WORK/chat.lua" "$url")
+    fg_run /usr/bin/time -f '%U %S' -o "$WORK/wrk-time.txt" wrk -t1 -c32 -d"${WRK_SECONDS}s" -s "$WORK/chat.lua" \
+      "$url" >"$WORK/wrk.out"
+    out=$(cat "$WORK/wrk.out")
     # shellcheck disable=SC2086
     after=$(cpu_ticks $pids)
     wrk_cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$WORK/wrk-time.txt")
@@ -275,13 +287,13 @@ targets_b=(--target "direct=$DIRECT_FAST" --target "nginx=$NGINX_FAST_URL")
 [ -n "$GW_FAST_URL" ] && targets_b+=(--target "gateway=$GW_FAST_URL")
 for rate in "${RATES[@]}"; do
   log "(b) open loop at $rate req/s, ${OPEN_SECONDS}s per target in 1 s slices (load $(load))"
-  "$LOADGEN" run "${targets_b[@]}" --rate "$rate" --duration "$OPEN_SECONDS" --warmup "$OPEN_WARMUP" --slice 1 \
+  fg_run "$LOADGEN" run "${targets_b[@]}" --rate "$rate" --duration "$OPEN_SECONDS" --warmup "$OPEN_WARMUP" --slice 1 \
     --connections 256 --body "$HERE/chat.json" --json >"$WORK/b-$rate.json"
 done
 # the generator's own cost, our NIO client against AsyncHTTPClient (same target, same rate)
 log "(b') load generator overhead: nio vs AsyncHTTPClient at 2500 req/s against the node (load $(load))"
 for client in nio ahc; do
-  "$LOADGEN" run --target "direct=$DIRECT_FAST" --rate 2500 --duration "$OPEN_SECONDS" --warmup "$OPEN_WARMUP" \
+  fg_run "$LOADGEN" run --target "direct=$DIRECT_FAST" --rate 2500 --duration "$OPEN_SECONDS" --warmup "$OPEN_WARMUP" \
     --connections 256 --client "$client" --body "$HERE/chat.json" --json >"$WORK/b-client-$client.json"
 done
 
@@ -289,22 +301,22 @@ done
 targets_c=(--target "direct=$DIRECT_STREAM" --target "nginx=$NGINX_STREAM_URL")
 [ -n "$GW_STREAM_URL" ] && targets_c+=(--target "gateway=$GW_STREAM_URL")
 log "(c) streams at 50/s, 16 tokens at 100 tokens/s, ${STREAM_SECONDS}s per target (load $(load))"
-"$LOADGEN" run "${targets_c[@]}" --stream --rate 50 --duration "$STREAM_SECONDS" --warmup 1 --slice 1 \
+fg_run "$LOADGEN" run "${targets_c[@]}" --stream --rate 50 --duration "$STREAM_SECONDS" --warmup 1 --slice 1 \
   --connections 512 --body "$HERE/stream.json" --json >"$WORK/c-stream.json"
 log "(c) $HOLD concurrent streams held (20 tokens at 2 tokens/s each) (load $(load))"
-"$LOADGEN" run --target "direct=$DIRECT_HOLD" --hold "$HOLD" --timeout 60 --body "$HERE/hold.json" \
+fg_run "$LOADGEN" run --target "direct=$DIRECT_HOLD" --hold "$HOLD" --timeout 60 --body "$HERE/hold.json" \
   --watch-pid "$PID_node_hold" --json >"$WORK/c-hold-direct.json"
-"$LOADGEN" run --target "nginx=$NGINX_HOLD_URL" --hold "$HOLD" --timeout 60 --body "$HERE/hold.json" \
+fg_run "$LOADGEN" run --target "nginx=$NGINX_HOLD_URL" --hold "$HOLD" --timeout 60 --body "$HERE/hold.json" \
   --watch-pid "$(echo "$NGINX_PIDS" | awk '{ print $2 }')" --json >"$WORK/c-hold-nginx.json"
 if [ -n "$GW_HOLD_URL" ]; then
-  "$LOADGEN" run --target "gateway=$GW_HOLD_URL" --hold "$HOLD" --timeout 60 --body "$HERE/hold.json" \
+  fg_run "$LOADGEN" run --target "gateway=$GW_HOLD_URL" --hold "$HOLD" --timeout 60 --body "$HERE/hold.json" \
     --watch-pid "$(echo "$GW_PIDS" | awk '{ print ($2 == "" ? $1 : $2) }')" --json >"$WORK/c-hold-gateway.json"
 fi
 
 # ---- (d) replica propagation -------------------------------------------------------------------
 if [ -n "$GW_B_URL" ]; then
   log "(d) propagation: $TRIALS trials, A → B around bench-fast-1 (load $(load))"
-  "$LOADGEN" propagation --via "a=$GW_FAST_URL" --observe "b=$GW_B_URL" \
+  fg_run "$LOADGEN" propagation --via "a=$GW_FAST_URL" --observe "b=$GW_B_URL" \
     --fault-url "http://127.0.0.1:$FAST1_PORT/admin/faults" --node "$GW_NODE_MARKER" --trials "$TRIALS" \
     --body "$HERE/chat.json" --json >"$WORK/d-propagation.json"
 fi
