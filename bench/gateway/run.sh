@@ -45,7 +45,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ---- build (release) ------------------------------------------------------------------------
 products=(federation-node federation-catalog federation-health federation-router federation-loadgen)
-grep -q '"federation-gateway"' Package.swift && products+=(federation-gateway)
+grep -q 'executable(name: "federation-gateway"' Package.swift && products+=(federation-gateway)
 if [ "$BUILD" = 1 ]; then
   for product in "${products[@]}"; do
     log "building $product (release)"
