@@ -8,7 +8,7 @@ import Testing
         // warm-up a, warm-up b, then rounds a, b of 1000, 1000, 500
         #expect(slices.map(\.target) == [0, 1, 0, 1, 0, 1, 0, 1])
         #expect(slices.prefix(2).allSatisfy { !$0.measured })
-        #expect(slices.dropFirst(2).allSatisfy(\.measured))
+        #expect(slices.dropFirst(2).allSatisfy { $0.measured })
         #expect(slices.map(\.lengthNs) == [100, 100, 1_000, 1_000, 1_000, 1_000, 500, 500])
         // back to back: each slice starts where the previous one ended
         for (earlier, later) in zip(slices, slices.dropFirst()) {
