@@ -37,6 +37,7 @@ let package = Package(
         .executable(name: "federation-bench", targets: ["federation-bench"]),
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
         .executable(name: "federation-fuzz", targets: ["federation-fuzz"]),
+        .executable(name: "federation-loadgen", targets: ["federation-loadgen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -51,6 +52,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Pure decision logic: no I/O, no networking, injectable clock and randomness.
@@ -255,6 +257,17 @@ let package = Package(
             ]),
         .executableTarget(name: "federation-fuzz", dependencies: ["FederationFuzzing", argumentParser]),
         .testTarget(name: "FederationFuzzingTests", dependencies: ["FederationFuzzing", "FederationCore"]),
+
+        // The benchmark's open-loop HTTP load generator (bench/gateway/): fixed arrival rate, latency
+        // from the intended send time, streaming TTFT, held streams, several targets interleaved.
+        .executableTarget(
+            name: "federation-loadgen",
+            dependencies: [
+                "FederationCore", argumentParser, httpClient, nioCore, .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]),
+        .testTarget(name: "FederationLoadgenTests", dependencies: ["federation-loadgen"]),
 
         // The control plane as real processes: the service executables, a real Redis, real nodes.
         .testTarget(
