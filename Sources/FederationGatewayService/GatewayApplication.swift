@@ -80,7 +80,8 @@ public func buildGatewayApplication(
 
     let router = Router(context: GatewayRequestContext.self)
     router.addOpenAIErrors()
-    router.add(middleware: MetricsMiddleware())
+    // No Hummingbird MetricsMiddleware here: it costs a metrics-registry lookup per request, and
+    // GatewayMetrics already records every request by node, capability and status.
     for endpoint in GatewayEndpoint.allCases {
         router.post(RouterPath(endpoint.path)) { request, context in
             await pipeline.handle(request, disconnect: context.clientDisconnect, endpoint: endpoint)
