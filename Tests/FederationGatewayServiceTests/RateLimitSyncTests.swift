@@ -92,6 +92,10 @@ import Testing
                         GatewayHeartbeat(id: id, at: clock.now().advanced(by: .seconds(60))))
                 }
                 clock.advance(by: .seconds(60))
+                // The jump makes both limiters' last sync a minute old (stale: each would enforce
+                // the whole limit alone); hammer once a sync has brought them back in step.
+                let resynced = try await eventually { replicas.allSatisfy { $0.limiter.isSynchronized() } }
+                #expect(resynced, "both limiters synchronized after the clock jump")
                 let second = try await Self.hammerBoth(replicas, for: .seconds(2))
                 return [first, second]
             }

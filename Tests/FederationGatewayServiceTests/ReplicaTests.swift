@@ -26,15 +26,22 @@ import Testing
                             try await world.setFaults(nodes[0], #"{"error_rate":1,"error_status":500}"#)
                             let started = ContinuousClock.now
                             var failures = 0
-                            while failures < 5 {
+                            var lastFailure = started
+                            // Through A until A itself stops choosing "bad" (five failures open its
+                            // circuit; on a loaded machine a timed-out probe may count too).
+                            while try await world.candidateCircuit(a, node: "bad") != "open" {
                                 let (status, _, headers) = try await world.chat(a)
-                                if status == 500, headers.node == "bad" { failures += 1 }
-                                guard ContinuousClock.now - started < .seconds(30) else {
-                                    Issue.record("bad failed only \(failures) times in 30 s")
+                                if status == 500, headers.node == "bad" {
+                                    failures += 1
+                                    lastFailure = ContinuousClock.now
+                                }
+                                guard ContinuousClock.now - started < .seconds(60) else {
+                                    Issue.record("the circuit did not open in 60 s (\(failures) failures)")
                                     return
                                 }
                             }
-                            let fifthFailure = ContinuousClock.now
+                            #expect(failures >= 1)
+                            let fifthFailure = lastFailure
                             // B must route around "bad" without ever having sent it a request itself.
                             let receivedBefore = try await world.received(nodes[0], "/v1/chat/completions")
                             try await eventually(
@@ -45,7 +52,7 @@ import Testing
                             let now = ContinuousClock.now
                             print(
                                 "circuit opened by replica A's failures reached replica B's view "
-                                    + "\((now - fifthFailure).wholeMilliseconds) ms after A's 5th failure was answered "
+                                    + "\((now - fifthFailure).wholeMilliseconds) ms after A's last failure was answered "
                                     + "(\((now - started).wholeMilliseconds) ms after A's first failing request)"
                             )
                             for _ in 0..<10 {
