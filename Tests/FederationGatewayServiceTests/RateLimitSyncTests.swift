@@ -54,12 +54,12 @@ import Testing
         }
     }
 
-    /// Admits as fast as the replica is asked for `duration` (with a pause so that the other
-    /// replica and the syncs run too); returns how many were admitted.
-    static func hammer(_ limiter: TenantRateLimiter, for duration: Duration) async throws -> Int {
-        let end = ContinuousClock.now + duration
+    /// Asks the replica `attempts` times (with a pause so that the other replica and the syncs run
+    /// too); returns how many were admitted. A count, not a duration: on a loaded machine a 2 ms
+    /// pause can take far longer, and a timed loop would then ask only a handful of times.
+    static func hammer(_ limiter: TenantRateLimiter, attempts: Int) async throws -> Int {
         var admitted = 0
-        while ContinuousClock.now < end {
+        for _ in 0..<attempts {
             if limiter.admit(tenant: "acme", reservedTokens: 0).isAdmitted { admitted += 1 }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -67,10 +67,10 @@ import Testing
     }
 
     /// Both replicas hammered at once; how many each admitted.
-    static func hammerBoth(_ replicas: [Replica], for duration: Duration) async throws -> [Int] {
+    static func hammerBoth(_ replicas: [Replica], attempts: Int) async throws -> [Int] {
         try await withThrowingTaskGroup(of: Int.self) { group in
             for replica in replicas {
-                group.addTask { try await Self.hammer(replica.limiter, for: duration) }
+                group.addTask { try await Self.hammer(replica.limiter, attempts: attempts) }
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
@@ -83,7 +83,7 @@ import Testing
         try await RedisClient.withClient(configuration: server.configuration()) { redis in
             let replicas = try await replicas(redis: redis, keys: keys, clock: clock, rpm: 100)
             let phases = try await withSyncs(replicas) {
-                let first = try await Self.hammerBoth(replicas, for: .seconds(3))
+                let first = try await Self.hammerBoth(replicas, attempts: 1500)
                 // Half-way into the next window half of this one still counts: 50 are left. (The
                 // replicas stay live: heartbeats for that time first, as the gateway's would be.)
                 let store = RedisGatewayStore(client: redis, keys: keys)
@@ -96,7 +96,7 @@ import Testing
                 // the whole limit alone); hammer once a sync has brought them back in step.
                 let resynced = try await eventually { replicas.allSatisfy { $0.limiter.isSynchronized() } }
                 #expect(resynced, "both limiters synchronized after the clock jump")
-                let second = try await Self.hammerBoth(replicas, for: .seconds(2))
+                let second = try await Self.hammerBoth(replicas, attempts: 1000)
                 return [first, second]
             }
             let totals = phases.map { $0.reduce(0, +) }
