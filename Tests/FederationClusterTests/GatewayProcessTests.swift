@@ -107,6 +107,77 @@ import Testing
     }
 }
 
+extension GatewayProcessTests {
+    /// A node process killed (SIGKILL) in the middle of a stream: the client gets the tokens so far,
+    /// then an OpenAI-style error event, and the stream ends — no hang, no [DONE].
+    @Test func aStreamWhoseNodeIsKilledEndsWithAnErrorEvent() async throws {
+        try await withRedisServer { redis in
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fed-gwk-\(UUID().uuidString)"
+            ).path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let namespace = uniqueNamespace("gwk")
+            let (catalog, router, node, gateway) = (
+                try freeLoopbackPort(), try freeLoopbackPort(), try freeLoopbackPort(), try freeLoopbackPort()
+            )
+            let common = ["--redis-url", redis.url, "--namespace", namespace, "--log-level", "notice"]
+            let nodeProcess = try ServiceProcess(
+                "federation-node",
+                arguments: [
+                    "--node-id", "doomed", "--port", String(node), "--model", "m1=generate",
+                    "--tokens-per-second",
+                    "5", "--register-url", "http://127.0.0.1:\(catalog)", "--log-level", "warning",
+                ], logDirectory: dir)
+            let all = [
+                try ServiceProcess(
+                    "federation-catalog", arguments: ["--port", String(catalog)] + common, logDirectory: dir),
+                try ServiceProcess(
+                    "federation-router", arguments: ["--port", String(router)] + common, logDirectory: dir),
+                nodeProcess,
+                try ServiceProcess(
+                    "federation-gateway", arguments: ["--port", String(gateway)] + common, logDirectory: dir),
+            ]
+            do {
+                let url = "http://127.0.0.1:\(gateway)/v1/chat/completions"
+                try await eventually("the gateway routes to the node", watching: all) {
+                    var probe = HTTPClientRequest(url: url)
+                    probe.method = .POST
+                    probe.body = .bytes(
+                        ByteBuffer(
+                            string:
+                                #"{"model":"m1","messages":[{"role":"user","content":"x"}],"max_tokens":1}"#))
+                    return try await HTTPClient.shared.execute(probe, timeout: .seconds(10)).status == .ok
+                }
+                var request = HTTPClientRequest(url: url)
+                request.method = .POST
+                request.body = .bytes(
+                    ByteBuffer(
+                        string:
+                            #"{"model":"m1","messages":[{"role":"user","content":"hi"}],"max_tokens":100,"stream":true}"#
+                    ))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                #expect(response.status == .ok)
+                var text = ""
+                var killed = false
+                for try await chunk in response.body {
+                    text += String(buffer: chunk)
+                    if !killed, text.components(separatedBy: "\"content\"").count > 3 {
+                        nodeProcess.send(signal: SIGKILL)
+                        killed = true
+                    }
+                }
+                #expect(killed, "some tokens arrived before the node was killed: \(text)")
+                #expect(text.contains("stream_interrupted"), "\(text.suffix(500))")
+                #expect(!text.contains("[DONE]"))
+            } catch {
+                for process in all.reversed() { await process.stop(grace: .seconds(2)) }
+                throw error
+            }
+            for process in all.reversed() { await process.stop(grace: .seconds(2)) }
+        }
+    }
+}
+
 /// `redis-cli -p PORT args…`'s output, trimmed.
 func redisCLIOutput(port: Int, _ arguments: String...) async throws -> String {
     try await blocking {
