@@ -23,7 +23,8 @@ extension NodeRuntime {
     func chatCompletion(
         _ request: Request, gone: @autoclosure () -> ClientDisconnect?
     ) async throws -> Response {
-        try await serveInference(request, gone: gone()) { buffer in
+        let disconnect = gone()
+        return try await serveInference(request, gone: disconnect) { buffer in
             let body = try ChatCompletionRequest.decode(from: buffer)
             let param = body.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens"
             let requested = body.maxCompletionTokens ?? body.maxTokens
@@ -38,12 +39,13 @@ extension NodeRuntime {
         } hold: { generation in
             self.pacing(generation)
         } respond: { generation, permit in
-            try await self.generate(generation, permit: permit)
+            try await self.generate(generation, permit: permit, gone: disconnect)
         }
     }
 
     func completion(_ request: Request, gone: @autoclosure () -> ClientDisconnect?) async throws -> Response {
-        try await serveInference(request, gone: gone()) { buffer in
+        let disconnect = gone()
+        return try await serveInference(request, gone: disconnect) { buffer in
             let body = try decodeJSON(CompletionRequest.self, from: buffer)
             let maxTokens = try validatedMaxTokens(
                 body.maxTokens, param: "max_tokens", default: self.configuration.defaultMaxTokens)
@@ -56,7 +58,7 @@ extension NodeRuntime {
         } hold: { generation in
             self.pacing(generation)
         } respond: { generation, permit in
-            try await self.generate(generation, permit: permit)
+            try await self.generate(generation, permit: permit, gone: disconnect)
         }
     }
 
@@ -76,7 +78,11 @@ extension NodeRuntime {
     }
 
     /// Answers in one JSON body or as a paced event stream; the permit is released when the answer is done.
-    func generate(_ generation: Generation, permit: AdmissionQueue.Permit) async throws -> Response {
+    /// - Parameter gone: the client's disconnect signal: a stream stops (and frees its slot) as soon
+    ///   as the client goes away, not at its next token's write.
+    func generate(
+        _ generation: Generation, permit: AdmissionQueue.Permit, gone: ClientDisconnect? = nil
+    ) async throws -> Response {
         let choices = (0..<generation.choices).map { Self.tokens(for: generation, choice: $0) }
         let promptTokens = max(1, DeterministicText.tokenCount(generation.prompt))
         let completionTokens = choices.reduce(0) { $0 + $1.count }
@@ -127,7 +133,13 @@ extension NodeRuntime {
                     if self.configuration.tokensPerSecond > 0 {
                         let due = start.advanced(
                             by: .seconds(Double(step + 1) / self.configuration.tokensPerSecond))
-                        try await Task.sleep(until: due, clock: clock)
+                        if let gone {
+                            try await gone.cancellingWhenGone {
+                                try await Task.sleep(until: due, clock: clock)
+                            }
+                        } else {
+                            try await Task.sleep(until: due, clock: clock)
+                        }
                     }
                     for (choice, tokens) in choices.enumerated() {
                         let chunk = CompletionJSON.chunk(

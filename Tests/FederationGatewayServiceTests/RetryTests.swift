@@ -140,33 +140,31 @@ import Testing
             let slow = NodeSpec(id: "slow") { $0.tokensPerSecond = 10 }
             try await world.withNodes([slow]) { nodes in
                 try await world.withGateway { base in
-                    var request = HTTPClientRequest(url: base + "/v1/chat/completions")
-                    request.method = .POST
-                    request.body = .bytes(
-                        ByteBuffer(
-                            string:
-                                #"{"model":"m1","messages":[{"role":"user","content":"hi"}],"max_tokens":200,"stream":true}"#
-                        ))
-                    let firstFrame = Task {
-                        let response = try await world.http.execute(request, timeout: .seconds(30))
-                        var iterator = response.body.makeAsyncIterator()
-                        _ = try await iterator.next()
-                        return ContinuousClock.now
+                    let body =
+                        #"{"model":"m1","messages":[{"role":"user","content":"hi"}],"max_tokens":200,"stream":true}"#
+                    let port = Int(base.split(separator: ":").last ?? "") ?? 0
+                    let client = try await RawConnection.connect(port: port)
+                    try await client.send(
+                        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+                    #expect(try await client.waitFor("\"content\"", occurrences: 2, timeout: .seconds(20)))
+                    #expect((try await world.nodeHealth(nodes[0]))["in_flight"] as? Int == 1)
+                    // The client closes its socket mid-stream (20 s of tokens left).
+                    await client.close()
+                    let left = ContinuousClock.now
+                    try await eventually("the gateway's stream ends", timeout: .seconds(10), every: .milliseconds(2)) {
+                        (try await world.request(.GET, base + "/v1/stats")).text.contains("\"active_streams\":0")
                     }
-                    try await eventually("the node streams") {
-                        (try await world.nodeHealth(nodes[0]))["in_flight"] as? Int == 1
-                    }
-                    // Leaving the task drops the response body: AsyncHTTPClient closes the connection.
-                    let left = try await firstFrame.value
+                    print("gateway stream ended after \((ContinuousClock.now - left).wholeMilliseconds) ms")
                     try await eventually(
                         "the node's in-flight count drops to 0", timeout: .seconds(10),
-                        every: .milliseconds(5)
+                        every: .milliseconds(2)
                     ) {
                         (try await world.nodeHealth(nodes[0]))["in_flight"] as? Int == 0
                     }
                     print(
-                        "client left → node saw its request end after \((ContinuousClock.now - left).wholeMilliseconds) ms (20 s of tokens were left)"
-                    )
+                        "client closed its socket → the node's in-flight count was 0 after "
+                            + "\((ContinuousClock.now - left).wholeMilliseconds) ms (polled every 2 ms)")
                     try await eventually("active streams back to 0") {
                         (try await world.request(.GET, base + "/v1/stats")).text.contains(
                             "\"active_streams\":0")
