@@ -152,8 +152,11 @@ import Testing
                     // The client closes its socket mid-stream (20 s of tokens left).
                     await client.close()
                     let left = ContinuousClock.now
-                    try await eventually("the gateway's stream ends", timeout: .seconds(10), every: .milliseconds(2)) {
-                        (try await world.request(.GET, base + "/v1/stats")).text.contains("\"active_streams\":0")
+                    try await eventually(
+                        "the gateway's stream ends", timeout: .seconds(10), every: .milliseconds(2)
+                    ) {
+                        (try await world.request(.GET, base + "/v1/stats")).text.contains(
+                            "\"active_streams\":0")
                     }
                     print("gateway stream ended after \((ContinuousClock.now - left).wholeMilliseconds) ms")
                     try await eventually(
