@@ -82,7 +82,9 @@ let package = Package(
         // every test target and benchmark can use it.
         .target(
             name: "FederationTestSupport",
-            dependencies: ["FederationRedis", "CHiredis", nioCore, .product(name: "NIOPosix", package: "swift-nio")]),
+            dependencies: [
+                "FederationRedis", "CHiredis", nioCore, logging, lifecycle, .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
 
         // The one configuration file (YAML) + environment every service reads.
         .target(name: "FederationConfig", dependencies: ["FederationCore", .product(name: "Yams", package: "Yams")]),

@@ -178,16 +178,5 @@ public struct GatewayTuning: Sendable {
     }
 }
 
-/// The gateway's request context: Hummingbird's basic one plus the connection, so that a
-/// request can tell when its client went away (``ClientDisconnect``).
-public struct GatewayRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    let channel: any Channel
-
-    public init(source: ApplicationRequestContextSource) {
-        self.coreContext = .init(source: source)
-        self.channel = source.channel
-    }
-
-    var clientDisconnect: ClientDisconnect? { ClientDisconnect.of(channel) }
-}
+/// The gateway's request context: Hummingbird's basic one plus the connection (FederationHTTP).
+public typealias GatewayRequestContext = ConnectionRequestContext

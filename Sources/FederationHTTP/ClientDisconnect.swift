@@ -1,3 +1,4 @@
+import Hummingbird
 import NIOCore
 import NIOHTTPTypes
 import Synchronization
@@ -116,4 +117,20 @@ final class ClientDisconnectHandler: ChannelInboundHandler, RemovableChannelHand
         ClientDisconnect.unregister(context.channel)
         context.fireChannelInactive()
     }
+}
+
+/// A request context that keeps its connection, so a handler can tell when its client went away
+/// (``ClientDisconnect``): the node's and the gateway's routers use it.
+public struct ConnectionRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The client's connection.
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// The connection's disconnect signal (nil on a server not built with the shared limits).
+    public var clientDisconnect: ClientDisconnect? { ClientDisconnect.of(channel) }
 }

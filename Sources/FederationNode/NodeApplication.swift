@@ -38,21 +38,8 @@ public func buildNodeApplication(
     return app
 }
 
-/// The node's request context: Hummingbird's basic one plus the connection, so that a handler
-/// can tell when its client went away (``ClientDisconnect``).
-public struct NodeRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    /// The client's connection.
-    let channel: any Channel
-
-    public init(source: ApplicationRequestContextSource) {
-        self.coreContext = .init(source: source)
-        self.channel = source.channel
-    }
-
-    /// The connection's disconnect signal (nil on a server not built with the shared limits).
-    var clientDisconnect: ClientDisconnect? { ClientDisconnect.of(channel) }
-}
+/// The node's request context: Hummingbird's basic one plus the connection (FederationHTTP).
+public typealias NodeRequestContext = ConnectionRequestContext
 
 extension Router<NodeRequestContext> {
     /// Registers every route the node serves.

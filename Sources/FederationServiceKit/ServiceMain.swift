@@ -15,27 +15,9 @@ public enum ServiceMain {
         _ service: ServiceKind, options: ServiceOptions,
         build: (FederationConfiguration, RedisClient, PrometheusCollectorRegistry, Logger) async throws -> App
     ) async throws {
-        let name = "federation-\(service.rawValue)"
-        let configuration: FederationConfiguration
-        let redisConfiguration: RedisConfiguration
-        do {
-            configuration = try options.configuration(for: service)
-            redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
-        } catch {
-            throw ValidationError("\(error)")
+        try await withProcess(service, options: options) { configuration, redis, registry, logger in
+            try await build(configuration, redis, registry, logger).runService()
         }
-        let registry = ProcessBootstrap.run(service: name, logLevel: configuration.logLevel)
-        let logger = Logger(label: name)
-        let redis = RedisClient(configuration: redisConfiguration, logger: Logger(label: "\(name).redis"))
-        do {
-            let app = try await build(configuration, redis, registry, logger)
-            try await app.runService()
-        } catch {
-            await redis.close()
-            throw error
-        }
-        await redis.close()
-        logger.notice("\(name) stopped")
     }
 
     /// ``run(_:options:build:)`` for a service that is a group of its own (the gateway: the
@@ -44,6 +26,23 @@ public enum ServiceMain {
         _ service: ServiceKind, options: ServiceOptions,
         build: (FederationConfiguration, RedisClient, PrometheusCollectorRegistry, Logger) async throws ->
             ServiceGroup
+    ) async throws {
+        try await withProcess(service, options: options) { configuration, redis, registry, logger in
+            let group = try await build(configuration, redis, registry, logger)
+            try await ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: group)], gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger)
+            ).run()
+        }
+    }
+
+    /// Configuration (a bad value stops the process with a message naming it), bootstrap, and one
+    /// Redis client around `body`, closed afterwards — also when `body` throws.
+    private static func withProcess(
+        _ service: ServiceKind, options: ServiceOptions,
+        _ body: (FederationConfiguration, RedisClient, PrometheusCollectorRegistry, Logger) async throws ->
+            Void
     ) async throws {
         let name = "federation-\(service.rawValue)"
         let configuration: FederationConfiguration
@@ -58,12 +57,7 @@ public enum ServiceMain {
         let logger = Logger(label: name)
         let redis = RedisClient(configuration: redisConfiguration, logger: Logger(label: "\(name).redis"))
         do {
-            let group = try await build(configuration, redis, registry, logger)
-            let outer = ServiceGroup(
-                configuration: .init(
-                    services: [.init(service: group)], gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
-            try await outer.run()
+            try await body(configuration, redis, registry, logger)
         } catch {
             await redis.close()
             throw error

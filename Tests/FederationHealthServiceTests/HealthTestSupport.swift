@@ -15,47 +15,6 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 
-/// A quiet logger for services under test (warnings and worse).
-func testLogger(_ label: String) -> Logger {
-    var logger = Logger(label: label)
-    logger.logLevel = .warning
-    return logger
-}
-
-/// Runs `service` in a service group of its own while `body` runs, then shuts it down gracefully
-/// (also when `body` throws).
-func withService<T: Sendable>(_ service: some Service, _ body: () async throws -> T) async throws -> T {
-    let group = ServiceGroup(
-        configuration: .init(services: [service], gracefulShutdownSignals: [], logger: testLogger("group")))
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        do {
-            let result = try await body()
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
-    }
-}
-
-/// Where an in-process server listens, reported by its `onServerRunning`.
-final class PortBox: Sendable {
-    let ports: AsyncStream<Int>
-    let continuation: AsyncStream<Int>.Continuation
-    init() {
-        (ports, continuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
-    }
-    func report(_ port: Int) { continuation.yield(port) }
-    func port() async -> Int {
-        var iterator = ports.makeAsyncIterator()
-        return await iterator.next() ?? 0
-    }
-}
-
 /// Starts a real federation node on a free port while `body` runs; `body` gets its base URL.
 func withNode<T: Sendable>(
     id: String, _ configure: (inout NodeConfiguration) -> Void = { _ in }, _ body: (String) async throws -> T
