@@ -113,6 +113,14 @@ struct GatewayWorld: Sendable {
         }
     }
 
+    /// The gateways' logger in tests: errors only (the request log writes every 5xx at warning, and
+    /// these tests make many on purpose).
+    static let gatewayLogger: Logger = {
+        var logger = Logger(label: "gateway")
+        logger.logLevel = .error
+        return logger
+    }()
+
     /// Runs a gateway while `body` runs; `body` gets its base URL once its view holds every
     /// registered node.
     func withGateway<T: Sendable>(
@@ -124,7 +132,7 @@ struct GatewayWorld: Sendable {
         tuning.view = FederationView.Configuration(backstopInterval: .seconds(2))
         let group = try buildGatewayApplication(
             configuration: configuration ?? self.configuration(), redis: redis, registry: registry,
-            logger: testLogger("gateway"), tuning: tuning, onServerRunning: { box.report($0) })
+            logger: Self.gatewayLogger, tuning: tuning, onServerRunning: { box.report($0) })
         return try await withService(group) {
             let base = "http://127.0.0.1:\(await box.port())"
             try await eventually("the gateway's view holds \(expectNodes) node(s)") {
