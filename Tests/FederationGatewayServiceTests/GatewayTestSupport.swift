@@ -168,8 +168,7 @@ struct GatewayWorld: Sendable {
         options.catalogPollInterval = .milliseconds(100)
         options.leaseRenewInterval = .milliseconds(200)
         options.leaseDuration = .seconds(2)
-        options.writeInterval = .milliseconds(20)
-        options.tickInterval = .milliseconds(10)
+        options.writeInterval = .milliseconds(100)
         let app = try buildHealthApplication(
             configuration: configuration, redis: redis, registry: .init(), logger: testLogger("health"),
             options: options)

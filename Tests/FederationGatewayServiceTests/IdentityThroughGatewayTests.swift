@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// API keys, tenant rules and rate limits as a client meets them: through running gateways.
-@Suite struct IdentityThroughGatewayTests {
+@Suite(.serialized) struct IdentityThroughGatewayTests {
     static let fleet = [
         NodeSpec(id: "open-node", region: "corp", privacy: .internal),
         NodeSpec(id: "vault-node", region: "vault", privacy: .confidential),

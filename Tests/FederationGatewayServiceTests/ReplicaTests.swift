@@ -9,7 +9,7 @@ import Testing
 
 /// Two gateway replicas on one Redis share circuits (through the health service's reports) and
 /// the cluster-wide probe limit.
-@Suite struct ReplicaTests {
+@Suite(.serialized) struct ReplicaTests {
     @Test func failuresThroughReplicaAOpenTheCircuitAndReplicaBStopsSendingThere() async throws {
         try await withGatewayWorld { world in
             try await world.withNodes([NodeSpec(id: "bad"), NodeSpec(id: "good")]) { nodes in
@@ -45,7 +45,7 @@ import Testing
                             // B must route around "bad" without ever having sent it a request itself.
                             let receivedBefore = try await world.received(nodes[0], "/v1/chat/completions")
                             try await eventually(
-                                "replica B stops choosing the failed node", every: .milliseconds(2)
+                                "replica B stops choosing the failed node", every: .milliseconds(5)
                             ) {
                                 try await world.candidateCircuit(b, node: "bad") == "open"
                             }

@@ -153,7 +153,7 @@ import Testing
                     await client.close()
                     let left = ContinuousClock.now
                     try await eventually(
-                        "the gateway's stream ends", timeout: .seconds(10), every: .milliseconds(2)
+                        "the gateway's stream ends", timeout: .seconds(10), every: .milliseconds(5)
                     ) {
                         (try await world.request(.GET, base + "/v1/stats")).text.contains(
                             "\"active_streams\":0")
@@ -161,13 +161,13 @@ import Testing
                     print("gateway stream ended after \((ContinuousClock.now - left).wholeMilliseconds) ms")
                     try await eventually(
                         "the node's in-flight count drops to 0", timeout: .seconds(10),
-                        every: .milliseconds(2)
+                        every: .milliseconds(5)
                     ) {
                         (try await world.nodeHealth(nodes[0]))["in_flight"] as? Int == 0
                     }
                     print(
                         "client closed its socket → the node's in-flight count was 0 after "
-                            + "\((ContinuousClock.now - left).wholeMilliseconds) ms (polled every 2 ms)")
+                            + "\((ContinuousClock.now - left).wholeMilliseconds) ms (polled every 5 ms)")
                     try await eventually("active streams back to 0") {
                         (try await world.request(.GET, base + "/v1/stats")).text.contains(
                             "\"active_streams\":0")
