@@ -26,21 +26,12 @@ final class GatewayHeartbeatService: Service, Sendable {
     }
 
     func run() async throws {
-        var failing = false
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            if !state.isDraining {
-                do {
-                    try await beat()
-                    failing = false
-                } catch {
-                    if !failing {
-                        logger.warning("cannot write the heartbeat", metadata: ["error": "\(error)"])
-                    }
-                    failing = true
-                }
-            }
-            try? await Task.sleep(for: interval)
-        }
+        try await RepeatingTask(
+            interval: interval, logger: logger, failure: "cannot write the heartbeat; retrying",
+            recovery: "heartbeat written again"
+        ) { [self] in
+            if !state.isDraining { try await beat() }
+        }.run()
     }
 
     func beat() async throws {

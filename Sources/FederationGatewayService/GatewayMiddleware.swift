@@ -13,8 +13,12 @@ public struct GatewayRequest: Sendable {
     public var path: String
     /// What routing needs: capability, model, QoS, tenant, origin region, affinity key.
     public var routing: InferenceRequest
-    /// The only regions the request may be served in; nil = any. Middleware may narrow it.
-    public var allowedRegions: Set<RegionId>?
+    /// The only regions the request may be served in; nil = any. Middleware may narrow it (it is
+    /// the routing description's, so routing sees what the middleware left).
+    public var allowedRegions: Set<RegionId>? {
+        get { routing.allowedRegions }
+        set { routing.allowedRegions = newValue }
+    }
     /// The client's headers (the body travels separately).
     public var headers: HTTPFields
     /// Whether the client asked for a streamed answer.
@@ -33,7 +37,7 @@ public struct GatewayRequest: Sendable {
         self.id = id
         self.path = path
         self.routing = routing
-        self.allowedRegions = allowedRegions
+        if let allowedRegions { self.routing.allowedRegions = allowedRegions }
         self.headers = headers
         self.stream = stream
         self.maxTokens = maxTokens

@@ -98,7 +98,8 @@ extension GatewayPipeline {
         } catch {
             // Nothing of it reached the client: retriable like a failure before the first byte.
             if Task.isCancelled { return failed(.cancelled) }
-            return failed(error is DeadlineExceeded ? .timeoutBeforeFirstByte : .invalidResponseRetriable)
+            // A broken-off answer (closed, or over the size limit) counts as a failed connect.
+            return failed(error is DeadlineExceeded ? .timeoutBeforeFirstByte : .connectFailed)
         }
         let tokens = UsageCount.tokens(inBody: body)
         releaseProbeSlot(attempt)
@@ -113,12 +114,6 @@ extension GatewayPipeline {
     {
         try await withDeadline(deadline) { try await response.body.collect(upTo: limit) }
     }
-}
-
-extension FailureKind {
-    /// A node's answer broke off before it was complete (connection closed, or over the size
-    /// limit) while nothing had reached the client yet: another node may be tried.
-    static var invalidResponseRetriable: FailureKind { .connectFailed }
 }
 
 /// The overall deadline of a request passed while waiting.

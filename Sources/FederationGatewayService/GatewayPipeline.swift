@@ -110,7 +110,6 @@ final class GatewayPipeline: Sendable {
                 if error.error.status == .tooManyRequests { metrics.rateLimited.increment() }
                 throw error.error
             }
-            gatewayRequest.routing.allowedRegions = gatewayRequest.allowedRegions
             // After authentication: a client without a valid key learns nothing about the models.
             gatewayRequest.routing.capability = try resolveCapability(endpoint: endpoint, facts: facts)
         } catch {

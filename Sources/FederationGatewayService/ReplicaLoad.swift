@@ -72,22 +72,12 @@ final class ReplicaLoad: LoadEstimator, Service, Sendable {
     }
 
     func run() async throws {
-        var failing = false
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            do {
-                try await syncOnce()
-                if failing { logger.notice("in-flight counts flushed again") }
-                failing = false
-            } catch {
-                if !failing {
-                    logger.warning(
-                        "cannot flush in-flight counts; routing uses this replica's own counts and the last known",
-                        metadata: ["error": "\(error)"])
-                }
-                failing = true
-            }
-            try? await Task.sleep(for: interval)
-        }
+        try await RepeatingTask(
+            interval: interval, logger: logger,
+            failure:
+                "cannot flush in-flight counts; routing uses this replica's own counts and the last known",
+            recovery: "in-flight counts flushed again"
+        ) { [self] in try await syncOnce() }.run()
         try? await store.remove(gateway: gatewayId)
     }
 

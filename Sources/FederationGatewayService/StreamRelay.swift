@@ -7,7 +7,8 @@ import Hummingbird
 import NIOCore
 
 /// A node's event stream whose head and first chunk arrived. Owned by one task at a time: the
-/// attempt that read the first chunk, then the relay (so `@unchecked Sendable`: never shared).
+/// attempt that read the first chunk, then the relay.
+// @unchecked Sendable: its iterator is used by one task at a time (the attempt, then the relay), never concurrently.
 final class UpstreamStream: @unchecked Sendable {
     let response: HTTPClientResponse
     let headers: HTTPFields
@@ -66,10 +67,10 @@ struct StreamTokenCounter: Sendable {
 }
 
 /// The relay's state, used by one task at a time (the relay task, then the response writer).
+// @unchecked Sendable: the writer and counter are touched by one task at a time (the relay task, then the writer's finish).
 final class RelayState: @unchecked Sendable {
     var writer: any ResponseBodyWriter
     var counter = StreamTokenCounter()
-    var bytes = 0
 
     init(writer: any ResponseBodyWriter) { self.writer = writer }
 
@@ -121,7 +122,6 @@ extension GatewayPipeline {
         let pump: @Sendable () async throws -> Void = {
             while let chunk = try await upstream.next() {
                 relay.count(chunk)
-                relay.bytes += chunk.readableBytes
                 do {
                     try await relay.writer.write(chunk)
                 } catch {
