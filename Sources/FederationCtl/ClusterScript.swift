@@ -12,13 +12,16 @@ public enum ClusterScript {
         if let repository {
             let script = URL(fileURLWithPath: repository).appendingPathComponent("scripts/cluster").path
             guard FileManager.default.isExecutableFile(atPath: script) else {
-                throw CtlError.failed("\(script) does not exist or is not executable; --repo / FEDCTL_REPO must name the repository's folder")
+                throw CtlError.failed(
+                    "\(script) does not exist or is not executable; --repo / FEDCTL_REPO must name the repository's folder"
+                )
             }
             return script
         }
         var starts = [URL(fileURLWithPath: currentDirectory)]
         if !executable.isEmpty {
-            starts.append(URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent())
+            starts.append(
+                URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent())
         }
         for start in starts {
             var folder = start.standardizedFileURL
@@ -35,7 +38,9 @@ public enum ClusterScript {
     }
 
     /// Runs `script action` with the terminal inherited and returns its exit status.
-    public static func run(script: String, arguments: [String], environment: [String: String] = [:]) async throws
+    public static func run(
+        script: String, arguments: [String], environment: [String: String] = [:]
+    ) async throws
         -> Int32
     {
         let process = Process()

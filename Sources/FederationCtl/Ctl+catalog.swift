@@ -41,9 +41,12 @@ public struct Registration: Sendable, Equatable {
     /// The request body (docs/CATALOG.md).
     public var body: JSON {
         var object: [String: JSON] = [
-            "node_id": .string(node), "region": .string(region), "endpoint": .string(endpoint), "gpu": .bool(gpu),
+            "node_id": .string(node), "region": .string(region), "endpoint": .string(endpoint),
+            "gpu": .bool(gpu),
             "models": .array(
-                models.map { ["name": .string($0.name), "capabilities": .array($0.capabilities.map(JSON.string))] }),
+                models.map {
+                    ["name": .string($0.name), "capabilities": .array($0.capabilities.map(JSON.string))]
+                }),
         ]
         if let privacy { object["privacy"] = .string(privacy) }
         if let cost { object["cost"] = .number(cost) }
@@ -56,7 +59,8 @@ public struct Registration: Sendable, Equatable {
 extension Ctl {
     /// `fedctl register`: registers (or renews) a node with its models.
     public func register(_ body: JSON) async throws -> String {
-        let response = try await client.call(.catalog, .POST, "/v1/deployments", body: Self.bytes(body), admin: true)
+        let response = try await client.call(
+            .catalog, .POST, "/v1/deployments", body: Self.bytes(body), admin: true)
         let answer = try self.body(response, from: .catalog)
         if json { return answer.text() }
         let node = answer["node"]
@@ -92,8 +96,11 @@ extension Ctl {
 
     /// `fedctl nodes [--capability C]`.
     public func nodes(capability: String?) async throws -> String {
-        let query = capability.map { "?capability=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" }
-        let answer = try body(try await client.call(.catalog, .GET, "/v1/nodes" + (query ?? "")), from: .catalog)
+        let query = capability.map {
+            "?capability=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)"
+        }
+        let answer = try body(
+            try await client.call(.catalog, .GET, "/v1/nodes" + (query ?? "")), from: .catalog)
         return json ? answer.text() : Self.renderNodes(answer, now: now())
     }
 
@@ -106,9 +113,12 @@ extension Ctl {
     /// The `GET /v1/nodes` table.
     public static func renderNodes(_ answer: JSON, now: Int64) -> String {
         let nodes = answer["nodes"]?.array ?? []
-        guard !nodes.isEmpty else { return "no nodes registered (catalog version \(answer["version"]?.cellText ?? "-"))" }
+        guard !nodes.isEmpty else {
+            return "no nodes registered (catalog version \(answer["version"]?.cellText ?? "-"))"
+        }
         var table = Table([
-            .init("NODE"), .init("REGION"), .init("ENDPOINT"), .init("GPU"), .init("PRIVACY"), .init("COST", .right),
+            .init("NODE"), .init("REGION"), .init("ENDPOINT"), .init("GPU"), .init("PRIVACY"),
+            .init("COST", .right),
             .init("MODELS", maxWidth: 50), .init("LEASE"),
         ])
         for node in nodes {
@@ -117,14 +127,18 @@ extension Ctl {
                 let capabilities = model["capabilities"]?.strings ?? []
                 return capabilities.isEmpty ? name : "\(name)[\(capabilities.joined(separator: "+"))]"
             }
-            let lease = node["lease_expires_at"]?.int64.map { "expires " + Format.relative($0, now: now) } ?? "permanent"
+            let lease =
+                node["lease_expires_at"]?.int64.map { "expires " + Format.relative($0, now: now) }
+                ?? "permanent"
             table.add([
-                node["id"]?.cellText ?? "-", node["region"]?.cellText ?? "-", node["endpoint"]?.cellText ?? "-",
+                node["id"]?.cellText ?? "-", node["region"]?.cellText ?? "-",
+                node["endpoint"]?.cellText ?? "-",
                 node["gpu"]?.cellText ?? "-", node["privacy"]?.cellText ?? "-", node["cost"]?.cellText ?? "-",
                 models?.joined(separator: " ") ?? "-", lease,
             ])
         }
-        return table.render() + "\n\(nodes.count) node(s), catalog version \(answer["version"]?.cellText ?? "-")"
+        return table.render()
+            + "\n\(nodes.count) node(s), catalog version \(answer["version"]?.cellText ?? "-")"
     }
 
     /// The `GET /v1/models` table.

@@ -30,7 +30,10 @@ public struct InferRequest: Sendable, Equatable {
         case "embed":
             return ("/v1/embeddings", ["model": .string(model), "input": .string(input)])
         default:
-            return ("/v1/infer", ["capability": .string(capability), "model": .string(model), "input": .string(input)])
+            return (
+                "/v1/infer",
+                ["capability": .string(capability), "model": .string(model), "input": .string(input)]
+            )
         }
     }
 }
@@ -69,7 +72,8 @@ extension Ctl {
         let (path, body) = request.endpoint(stream: false)
         let started = ContinuousClock.now
         let response = try await client.call(
-            .gateway, .POST, path, body: Self.bytes(body), headers: request.headers.sorted { $0.key < $1.key })
+            .gateway, .POST, path, body: Self.bytes(body), headers: request.headers.sorted { $0.key < $1.key }
+        )
         let elapsed = (ContinuousClock.now - started).milliseconds
         let answer = try self.body(response, from: .gateway)
         let node = response.header("X-Federation-Node")
@@ -113,7 +117,8 @@ extension Ctl {
         var done = false
         var streamError: JSON?
         try await client.stream(
-            .gateway, .POST, path, body: Self.bytes(body), headers: request.headers.sorted { $0.key < $1.key },
+            .gateway, .POST, path, body: Self.bytes(body),
+            headers: request.headers.sorted { $0.key < $1.key },
             idleTimeout: idleTimeout, onHead: { head = $0 },
             onChunk: { bytes in
                 for data in decoder.feed(bytes) {
@@ -128,7 +133,8 @@ extension Ctl {
                         streamError = error
                         continue
                     }
-                    guard let content = event?["choices"]?.array?.first?["delta"]?["content"]?.string, !content.isEmpty
+                    guard let content = event?["choices"]?.array?.first?["delta"]?["content"]?.string,
+                        !content.isEmpty
                     else { continue }
                     tokens += 1
                     if firstToken == nil { firstToken = ContinuousClock.now - started }
@@ -143,7 +149,8 @@ extension Ctl {
             write(
                 JSON.object([
                     "summary": .object([
-                        "tokens": .number(Double(tokens)), "elapsed_ms": .number(elapsed.milliseconds.rounded()),
+                        "tokens": .number(Double(tokens)),
+                        "elapsed_ms": .number(elapsed.milliseconds.rounded()),
                         "first_token_ms": firstToken.map { .number($0.milliseconds.rounded()) } ?? .null,
                         "node": node.map(JSON.string) ?? .null, "region": region.map(JSON.string) ?? .null,
                         "attempts": attempts.flatMap { Double($0) }.map(JSON.number) ?? .null,
@@ -159,7 +166,8 @@ extension Ctl {
         if let streamError {
             throw CtlError.service(
                 service: .gateway, url: urls.gateway, status: 502, code: streamError["code"]?.string,
-                message: "the stream broke off: " + (streamError["message"]?.cellText ?? streamError.text(pretty: false)))
+                message: "the stream broke off: "
+                    + (streamError["message"]?.cellText ?? streamError.text(pretty: false)))
         }
         if !done {
             throw CtlError.failed("the stream from the gateway at \(urls.gateway) ended without [DONE]")
@@ -176,7 +184,8 @@ extension Ctl {
     public static func renderStats(_ answer: JSON) -> String {
         var table = Table([
             .init("GATEWAY"), .init("REQUESTS", .right), .init("OK", .right), .init("FAILED", .right),
-            .init("SUCCESS", .right), .init("TOKENS", .right), .init("AVG LATENCY", .right), .init("STREAMS", .right),
+            .init("SUCCESS", .right), .init("TOKENS", .right), .init("AVG LATENCY", .right),
+            .init("STREAMS", .right),
         ])
         func add(_ name: String, _ stats: JSON) {
             let ok = stats["successful_requests"]?.double ?? 0
@@ -186,12 +195,15 @@ extension Ctl {
                 name, stats["total_requests"]?.cellText ?? "-", stats["successful_requests"]?.cellText ?? "-",
                 stats["failed_requests"]?.cellText ?? "-",
                 finished > 0 ? String(format: "%.1f%%", ok / finished * 100) : "-",
-                stats["total_tokens"]?.cellText ?? "-", Format.milliseconds(stats["average_latency_ms"]?.double),
+                stats["total_tokens"]?.cellText ?? "-",
+                Format.milliseconds(stats["average_latency_ms"]?.double),
                 stats["active_streams"]?.cellText ?? "-",
             ])
         }
         if answer["scope"]?.string == "cluster" {
-            for replica in answer["replicas"]?.array ?? [] { add(replica["gateway"]?.cellText ?? "?", replica) }
+            for replica in answer["replicas"]?.array ?? [] {
+                add(replica["gateway"]?.cellText ?? "?", replica)
+            }
             add("TOTAL (\(answer["live_replicas"]?.cellText ?? "?") live)", answer)
             var text = table.render()
             if let unreadable = answer["unreadable_replicas"]?.int, unreadable > 0 {

@@ -26,7 +26,8 @@ extension Ctl {
     public func openCircuit(node: String, duration: Duration?) async throws -> String {
         let body: [UInt8]? = duration.map { Self.bytes(["duration_ms": .number($0.milliseconds.rounded())]) }
         let response = try await client.call(
-            .health, .POST, "/v1/circuits/\(Self.segment(node))/open", body: body ?? Array("{}".utf8), admin: true)
+            .health, .POST, "/v1/circuits/\(Self.segment(node))/open", body: body ?? Array("{}".utf8),
+            admin: true)
         let answer = try self.body(response, from: .health)
         if json { return answer.text() }
         let until = answer["open_until"]?.int64
@@ -58,13 +59,17 @@ extension Ctl {
         configuration.commandTimeout = timeout
         configuration.poolSize = 1
         let channel = FederationKeys(namespace: urls.namespace).healthReports
-        let receivers: Int64 = try await RedisClient.withClient(configuration: configuration, logger: .init(label: "fedctl")) {
+        let receivers: Int64 = try await RedisClient.withClient(
+            configuration: configuration, logger: .init(label: "fedctl")
+        ) {
             redis in
             var receivers: Int64 = 0
             for _ in 0..<count {
                 do throws(RedisError) {
                     let reply = try await redis.command(
-                        RedisCommand(arguments: [Array("PUBLISH".utf8), Array(channel.utf8), report.encoded()]))
+                        RedisCommand(arguments: [
+                            Array("PUBLISH".utf8), Array(channel.utf8), report.encoded(),
+                        ]))
                     receivers = reply.int ?? 0
                 } catch {
                     switch error {
@@ -80,12 +85,14 @@ extension Ctl {
         let payload = String(decoding: report.encoded(), as: UTF8.self)
         if json {
             return JSON.object([
-                "channel": .string(channel), "published": .number(Double(count)), "receivers": .number(Double(receivers)),
+                "channel": .string(channel), "published": .number(Double(count)),
+                "receivers": .number(Double(receivers)),
                 "report": JSON.parse(payload) ?? .null,
             ]).text()
         }
         var text = "published \(count) report(s) on \(channel) at \(shown): \(payload)"
-        text += receivers == 0
+        text +=
+            receivers == 0
             ? "\nnobody listens on \(channel) (is federation-health running on this Redis and namespace?)"
             : "\nreceived by \(receivers) subscriber(s)"
         return text
@@ -96,7 +103,8 @@ extension Ctl {
         let nodes = answer["nodes"]?.array ?? []
         var header = ""
         if let role = answer["role"]?.string {
-            header = "health service: \(role)" + (answer["leader"]?.string.map { ", leader \($0)" } ?? "") + "\n"
+            header =
+                "health service: \(role)" + (answer["leader"]?.string.map { ", leader \($0)" } ?? "") + "\n"
         }
         guard !nodes.isEmpty else { return header + "no health records (no nodes in the catalog yet?)" }
         var table = Table([
@@ -107,7 +115,8 @@ extension Ctl {
         for node in nodes {
             table.add([
                 node["node"]?.cellText ?? "-", node["state"]?.cellText ?? "-",
-                Format.milliseconds(node["latency_p50_ms"]?.double), Format.milliseconds(node["latency_p99_ms"]?.double),
+                Format.milliseconds(node["latency_p50_ms"]?.double),
+                Format.milliseconds(node["latency_p99_ms"]?.double),
                 node["latency_source"]?.cellText ?? "-", node["queue_depth"]?.cellText ?? "-",
                 node["gpu_utilization"]?.double.map { "\(Int(saturating: ($0 * 100).rounded()))%" } ?? "-",
                 node["consecutive_successes"]?.cellText ?? "-", node["consecutive_failures"]?.cellText ?? "-",
@@ -127,10 +136,14 @@ extension Ctl {
     }
 
     static func withHalfOpenTimes(_ answer: JSON, now: Int64) -> JSON {
-        guard case .object(var members) = answer, let circuits = answer["circuits"]?.array else { return answer }
+        guard case .object(var members) = answer, let circuits = answer["circuits"]?.array else {
+            return answer
+        }
         members["circuits"] = .array(
             circuits.map { circuit in
-                guard case .object(var fields) = circuit, let left = halfOpenIn(circuit, now: now) else { return circuit }
+                guard case .object(var fields) = circuit, let left = halfOpenIn(circuit, now: now) else {
+                    return circuit
+                }
                 fields["half_open_in_ms"] = .number(Double(left))
                 return .object(fields)
             })

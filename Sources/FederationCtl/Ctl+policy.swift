@@ -19,7 +19,8 @@ public enum PolicyChange: Sendable, Equatable {
             guard let equals = field.firstIndex(of: "="), equals != field.startIndex else {
                 throw CtlError.usage("'\(field)' is not KEY=VALUE (e.g. min_score=0.2, weights.locality=2)")
             }
-            let path = field[..<equals].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            let path = field[..<equals].split(separator: ".", omittingEmptySubsequences: false).map(
+                String.init)
             guard !path.contains(where: \.isEmpty) else { throw CtlError.usage("'\(field)': empty key") }
             let text = String(field[field.index(after: equals)...])
             let value = JSON.parse(text) ?? .string(text)
@@ -28,7 +29,9 @@ public enum PolicyChange: Sendable, Equatable {
         return .object(root)
     }
 
-    private static func merged(_ object: [String: JSON], path: ArraySlice<String>, value: JSON) -> [String: JSON] {
+    private static func merged(
+        _ object: [String: JSON], path: ArraySlice<String>, value: JSON
+    ) -> [String: JSON] {
         var object = object
         guard let key = path.first else { return object }
         if path.count == 1 {
@@ -79,31 +82,39 @@ extension Ctl {
         let current = try body(try await client.call(.router, .GET, "/v1/policy"), from: .router)
         let version = current["version"]?.int
         let document = current["document"] ?? .object([:])
-        let path = NSTemporaryDirectory() + "fedctl-policy-v\(version ?? 0)-\(UInt32.random(in: 0...UInt32.max)).json"
-        guard FileManager.default.createFile(atPath: path, contents: Data((document.text() + "\n").utf8)) else {
+        let path =
+            NSTemporaryDirectory()
+            + "fedctl-policy-v\(version ?? 0)-\(UInt32.random(in: 0...UInt32.max)).json"
+        guard FileManager.default.createFile(atPath: path, contents: Data((document.text() + "\n").utf8))
+        else {
             throw CtlError.failed("cannot write \(path)")
         }
         let status = try await Self.runEditor(editor, file: path)
         guard status == 0 else {
-            throw CtlError.failed("the editor '\(editor)' exited with status \(status); nothing was changed; the file is kept at \(path)")
+            throw CtlError.failed(
+                "the editor '\(editor)' exited with status \(status); nothing was changed; the file is kept at \(path)"
+            )
         }
         let edited = (try? Data(contentsOf: URL(fileURLWithPath: path))).map { [UInt8]($0) } ?? []
         guard let parsed = JSON.parse(edited) else {
             throw CtlError.failed(
-                "\(path) is not valid JSON; nothing was changed. Fix it and run: fedctl policy set --file \(path)")
+                "\(path) is not valid JSON; nothing was changed. Fix it and run: fedctl policy set --file \(path)"
+            )
         }
         if parsed == document {
             try? FileManager.default.removeItem(atPath: path)
             return "no change; nothing was sent (policy version \(version.map(String.init) ?? "-"))"
         }
         let headers = version.map { [("If-Match", "\"\($0)\"")] } ?? []
-        let response = try await client.send(.router, .PUT, "/v1/policy", body: Self.bytes(parsed), admin: true, headers: headers)
+        let response = try await client.send(
+            .router, .PUT, "/v1/policy", body: Self.bytes(parsed), admin: true, headers: headers)
         guard (200...299).contains(response.status) else {
             let error = ServiceClient.error(.router, urls, response)
             if case .service(let service, let url, let status, let code, let message) = error {
                 throw CtlError.service(
                     service: service, url: url, status: status, code: code,
-                    message: message + "\nYour edit is kept at \(path); fix it and run: fedctl policy set --file \(path)")
+                    message: message
+                        + "\nYour edit is kept at \(path); fix it and run: fedctl policy set --file \(path)")
             }
             throw error
         }
@@ -124,13 +135,16 @@ extension Ctl {
                 try process.run()
             } catch {
                 process.terminationHandler = nil
-                continuation.resume(throwing: CtlError.failed("cannot start the editor '\(editor)': \(error)"))
+                continuation.resume(
+                    throwing: CtlError.failed("cannot start the editor '\(editor)': \(error)"))
             }
         }
     }
 
     /// The editor of `policy edit`: `$VISUAL`, else `$EDITOR`, else `vi`.
-    public static func defaultEditor(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    public static func defaultEditor(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
         for name in ["VISUAL", "EDITOR"] { if let value = environment[name], !value.isEmpty { return value } }
         return "vi"
     }

@@ -100,7 +100,9 @@ extension Ctl {
         for candidate in candidates {
             var scores: [String: String] = [:]
             for score in candidate["scores"]?.array ?? [] {
-                if let name = score["policy"]?.string { scores[name] = score["score"]?.double.map { String(format: "%.3f", $0) } }
+                if let name = score["policy"]?.string {
+                    scores[name] = score["score"]?.double.map { String(format: "%.3f", $0) }
+                }
             }
             let rejection = candidate["rejection"].flatMap { value -> String? in
                 guard value != .null else { return nil }
@@ -114,7 +116,8 @@ extension Ctl {
             row += policies.map { scores[$0] ?? "-" }
             row += [
                 candidate["health"]?.cellText ?? "-", candidate["circuit"]?.cellText ?? "-",
-                candidate["in_flight"]?.cellText ?? "-", Format.milliseconds(candidate["estimated_latency_ms"]?.double),
+                candidate["in_flight"]?.cellText ?? "-",
+                Format.milliseconds(candidate["estimated_latency_ms"]?.double),
                 rejection ?? "",
             ]
             table.add(row)

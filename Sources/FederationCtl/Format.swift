@@ -57,7 +57,9 @@ public enum Format {
     /// number of seconds (`30`, `1.5`). Nil when it is not one, negative, or longer than a day × 365.
     public static func parseDuration(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        let units: [(String, Double)] = [
+            ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
+        ]
         var number = Substring(trimmed)
         var factor = 1000.0
         for (suffix, unitFactor) in units where trimmed.hasSuffix(suffix) {

@@ -31,14 +31,18 @@ public struct ServiceClient: Sendable {
     public let urls: ServiceURLs
     let http: HTTPClient
 
-    /// Runs `body` with a client of its own, shut down afterwards.
+    /// Runs `body` with a client of its own, shut down afterwards. `readTimeout` (default: the
+    /// answer timeout) bounds the silence while a body arrives, also between a stream's chunks.
     public static func with<T: Sendable>(
-        _ urls: ServiceURLs, _ body: (ServiceClient) async throws -> T
+        _ urls: ServiceURLs, readTimeout: Duration? = nil, _ body: (ServiceClient) async throws -> T
     ) async throws -> T {
         let connect = min(urls.timeout, .seconds(2))
+        let read = readTimeout ?? urls.timeout
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .milliseconds(Int64(saturating: connect.milliseconds))),
+            timeout: .init(
+                connect: .milliseconds(Int64(saturating: connect.milliseconds)),
+                read: .milliseconds(Int64(saturating: read.milliseconds))),
             decompression: .disabled)
         configuration.connectionPool.retryConnectionEstablishment = false
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
@@ -68,7 +72,8 @@ public struct ServiceClient: Sendable {
                 status: Int(response.status.code), headers: response.headers,
                 body: Array(collected.readableBytesView))
         } catch {
-            throw CtlError.unreachable(service: service, url: base, reason: Self.reason(error, timeout: urls.timeout))
+            throw CtlError.unreachable(
+                service: service, url: base, reason: Self.reason(error, timeout: urls.timeout))
         }
     }
 
@@ -97,7 +102,8 @@ public struct ServiceClient: Sendable {
         do {
             response = try await http.execute(request, timeout: timeAmount(idleTimeout))
         } catch {
-            throw CtlError.unreachable(service: service, url: base, reason: Self.reason(error, timeout: idleTimeout))
+            throw CtlError.unreachable(
+                service: service, url: base, reason: Self.reason(error, timeout: idleTimeout))
         }
         let head = ServiceResponse(status: Int(response.status.code), headers: response.headers, body: [])
         guard (200...299).contains(head.status) else {
@@ -129,7 +135,9 @@ public struct ServiceClient: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
             request.headers.add(name: "Content-Type", value: "application/json")
         }
-        if admin, let token = urls.adminToken { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if admin, let token = urls.adminToken {
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
         for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
         return request
     }

@@ -20,7 +20,8 @@ struct Register: AsyncParsableCommand {
     @Option(help: "public, internal, confidential or restricted.") var privacy: String?
     @Option(help: "Relative cost 0…1.") var cost: Double?
     @Option(name: .customLong("label"), help: "A label key=value (repeatable).") var labels: [String] = []
-    @Option(help: "Register with a lease of this many seconds (the node must renew it).") var leaseSeconds: Double?
+    @Option(help: "Register with a lease of this many seconds (the node must renew it).") var leaseSeconds:
+        Double?
     @Option(help: "Send this JSON file as the registration body instead.") var file: String?
     @OptionGroup var endpoints: Endpoints
     @OptionGroup var output: OutputOptions
@@ -28,7 +29,8 @@ struct Register: AsyncParsableCommand {
     func validate() throws {
         if file != nil {
             if node != nil || region != nil || endpoint != nil || !models.isEmpty {
-                throw ValidationError("--file replaces NODE, --region, --endpoint and --model: give one or the other")
+                throw ValidationError(
+                    "--file replaces NODE, --region, --endpoint and --model: give one or the other")
             }
             return
         }
@@ -54,11 +56,14 @@ struct Register: AsyncParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw CtlError.failed("cannot read \(file)")
             }
-            guard let json = JSON.parse([UInt8](data)) else { throw CtlError.failed("\(file) is not valid JSON") }
+            guard let json = JSON.parse([UInt8](data)) else {
+                throw CtlError.failed("\(file) is not valid JSON")
+            }
             return json
         }
         var registration = Registration(
-            node: node!, region: region!, endpoint: endpoint!, models: models.compactMap(ModelSpec.init(argument:)))
+            node: node!, region: region!, endpoint: endpoint!,
+            models: models.compactMap(ModelSpec.init(argument:)))
         registration.gpu = gpu
         registration.privacy = privacy
         registration.cost = cost
@@ -103,7 +108,8 @@ struct Nodes: AsyncParsableCommand {
 }
 
 struct Models: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The catalog's models and where they are deployed.")
+    static let configuration = CommandConfiguration(
+        abstract: "The catalog's models and where they are deployed.")
 
     @OptionGroup var endpoints: Endpoints
     @OptionGroup var output: OutputOptions

@@ -12,7 +12,8 @@ import Foundation
 struct Fedctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedctl",
-        abstract: "Operate the federation: catalog, health, circuits, routing, policy, gateways, the local cluster.",
+        abstract:
+            "Operate the federation: catalog, health, circuits, routing, policy, gateways, the local cluster.",
         discussion: """
             Every subcommand prints a table by default and the service's JSON with --json. Service addresses \
             default to the local cluster (./scripts/cluster up): gateway :8080, catalog :7101, health :7102, \
@@ -41,7 +42,9 @@ struct Fedctl: AsyncParsableCommand {
             }
         } catch {
             let (status, message) = outcome(of: error)
-            if !message.isEmpty { Output.write(message + "\n", to: status == 0 ? .standardOutput : .standardError) }
+            if !message.isEmpty {
+                Output.write(message + "\n", to: status == 0 ? .standardOutput : .standardError)
+            }
             Glibc.exit(status)
         }
     }
@@ -77,7 +80,12 @@ struct OutputOptions: ParsableArguments {
 func runCtl(
     _ endpoints: Endpoints, _ output: OutputOptions, _ body: (Ctl) async throws -> String
 ) async throws {
-    let text = try await ServiceClient.with(endpoints.urls()) { client in
+    try await runCtl(endpoints.urls(), output, body)
+}
+
+/// Runs `body` over a ``Ctl`` for `urls` and prints what it returns.
+func runCtl(_ urls: ServiceURLs, _ output: OutputOptions, _ body: (Ctl) async throws -> String) async throws {
+    let text = try await ServiceClient.with(urls) { client in
         try await body(Ctl(client: client, json: output.json))
     }
     Output.print(text)

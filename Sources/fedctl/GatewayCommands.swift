@@ -41,7 +41,8 @@ struct RequestOptions: ParsableArguments {
 
 struct Infer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "One request through a gateway; prints the answer and who served it (X-Federation-Node/Attempts).",
+        abstract:
+            "One request through a gateway; prints the answer and who served it (X-Federation-Node/Attempts).",
         discussion: """
             fedctl infer --model llama-3-8b "Say hi"                       (chat completion)
             fedctl infer --model bge-large --capability embed "some text"  (POST /v1/embeddings)
@@ -56,7 +57,10 @@ struct Infer: AsyncParsableCommand {
 
     func run() async throws {
         let request = try request.request(capability: capability)
-        try await runCtl(endpoints, output) { try await $0.infer(request) }
+        // A generation takes longer than a lookup: without --timeout, wait as long as a gateway does.
+        var urls = endpoints.urls()
+        if endpoints.timeout == nil { urls.timeout = .seconds(60) }
+        try await runCtl(urls, output) { try await $0.infer(request) }
     }
 }
 
@@ -78,8 +82,10 @@ struct Stream: AsyncParsableCommand {
     func run() async throws {
         let request = try request.request(capability: "generate")
         let idle = Duration.seconds(checked: idleTimeout) ?? .seconds(30)
-        try await ServiceClient.with(endpoints.urls()) { client in
-            try await Ctl(client: client, json: output.json).stream(request, idleTimeout: idle) { Output.write($0) }
+        try await ServiceClient.with(endpoints.urls(), readTimeout: idle) { client in
+            try await Ctl(client: client, json: output.json).stream(request, idleTimeout: idle) {
+                Output.write($0)
+            }
         }
     }
 }
@@ -99,10 +105,14 @@ struct Stats: AsyncParsableCommand {
 
 struct Cluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The local cluster (./scripts/cluster): up, down, status.", subcommands: [Up.self, Down.self, Status.self])
+        abstract: "The local cluster (./scripts/cluster): up, down, status.",
+        subcommands: [Up.self, Down.self, Status.self])
 
     struct Location: ParsableArguments {
-        @Option(help: "The repository folder (env FEDCTL_REPO; default: found from the current folder or fedctl's).")
+        @Option(
+            help:
+                "The repository folder (env FEDCTL_REPO; default: found from the current folder or fedctl's)."
+        )
         var repo: String?
 
         func run(_ action: String) async throws {
@@ -114,7 +124,8 @@ struct Cluster: AsyncParsableCommand {
     }
 
     struct Up: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Build and start the local cluster (or what is missing).")
+        static let configuration = CommandConfiguration(
+            abstract: "Build and start the local cluster (or what is missing).")
         @OptionGroup var location: Location
         func run() async throws { try await location.run("up") }
     }

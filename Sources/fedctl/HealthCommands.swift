@@ -4,7 +4,8 @@ import FederationCtl
 import FederationState
 
 struct Health: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Node health: state, latency, streaks (GET /v1/health).")
+    static let configuration = CommandConfiguration(
+        abstract: "Node health: state, latency, streaks (GET /v1/health).")
 
     @Argument(help: "Only this node.") var node: String?
     @OptionGroup var endpoints: Endpoints
@@ -29,11 +30,13 @@ struct Circuits: AsyncParsableCommand {
 
 struct Circuit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Force a node's circuit open or closed (operator override).", subcommands: [Open.self, Close.self])
+        abstract: "Force a node's circuit open or closed (operator override).",
+        subcommands: [Open.self, Close.self])
 
     struct Open: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Open NODE's circuit (POST /v1/circuits/NODE/open); routing avoids it until it half-opens.")
+            abstract:
+                "Open NODE's circuit (POST /v1/circuits/NODE/open); routing avoids it until it half-opens.")
 
         @Argument(help: "The node id.") var node: String
         @Option(help: "How long: 500ms, 90s, 10m, 2h, or seconds (default: the circuit's max_open_duration).")
@@ -43,7 +46,8 @@ struct Circuit: AsyncParsableCommand {
 
         func validate() throws {
             if let duration, Format.parseDuration(duration).map({ $0 > .zero }) != true {
-                throw ValidationError("--duration '\(duration)' is not a positive duration (500ms, 90s, 10m, 2h, 1d)")
+                throw ValidationError(
+                    "--duration '\(duration)' is not a positive duration (500ms, 90s, 10m, 2h, 1d)")
             }
         }
 
@@ -54,7 +58,8 @@ struct Circuit: AsyncParsableCommand {
     }
 
     struct Close: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Close NODE's circuit (POST /v1/circuits/NODE/close).")
+        static let configuration = CommandConfiguration(
+            abstract: "Close NODE's circuit (POST /v1/circuits/NODE/close).")
 
         @Argument(help: "The node id.") var node: String
         @OptionGroup var endpoints: Endpoints

@@ -4,7 +4,8 @@ import Foundation
 
 /// The routing query options shared by `route`.
 struct QueryOptions: ParsableArguments {
-    @Option(help: "generate, code, embed, transcribe, synthesize, image_gen, custom:NAME.") var capability = "generate"
+    @Option(help: "generate, code, embed, transcribe, synthesize, image_gen, custom:NAME.") var capability =
+        "generate"
     @Option(help: "Only this model's deployments.") var model: String?
     @Option(help: "Least privacy level: public, internal, confidential, restricted.") var privacy: String?
     @Option(help: "Slowest typical (p50) latency accepted, ms.") var maxLatencyMs: Double?
@@ -45,7 +46,8 @@ struct QueryOptions: ParsableArguments {
 
 struct Route: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Where the router would send a request now (POST /v1/route); --explain shows every candidate.",
+        abstract:
+            "Where the router would send a request now (POST /v1/route); --explain shows every candidate.",
         discussion: """
             fedctl route --capability embed --privacy confidential
             fedctl route --model llama-3-8b --region eu-west --explain
@@ -67,7 +69,8 @@ struct Route: AsyncParsableCommand {
 
 struct Policy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The routing policy the router owns: get, set, edit.", subcommands: [Get.self, Set.self, Edit.self])
+        abstract: "The routing policy the router owns: get, set, edit.",
+        subcommands: [Get.self, Set.self, Edit.self])
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The policy in effect (GET /v1/policy).")
@@ -79,7 +82,8 @@ struct Policy: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change the policy: fields KEY=VALUE (PATCH, a merge) or --file DOC (PUT, a whole document).",
+            abstract:
+                "Change the policy: fields KEY=VALUE (PATCH, a merge) or --file DOC (PUT, a whole document).",
             discussion: """
                 fedctl policy set --strategy round_robin
                 fedctl policy set min_score=0.2 weights.locality=2 'regions.ap-south={"privacy":"public","cost":0.3}'
@@ -87,17 +91,22 @@ struct Policy: AsyncParsableCommand {
                 A VALUE is JSON when it parses as JSON, else a string; null resets a field to its default.
                 """)
 
-        @Option(help: "The strategy (round_robin, least_connections, least_latency, weighted_random, consistent_hash).")
+        @Option(
+            help:
+                "The strategy (round_robin, least_connections, least_latency, weighted_random, consistent_hash)."
+        )
         var strategy: String?
         @Option(help: "PUT this JSON document (omitted fields take their defaults).") var file: String?
         @Option(help: "Only if the policy is still at this version (412 otherwise).") var ifMatch: Int?
-        @Argument(help: "KEY=VALUE fields to PATCH (dotted keys nest: weights.latency=2).") var fields: [String] = []
+        @Argument(help: "KEY=VALUE fields to PATCH (dotted keys nest: weights.latency=2).") var fields:
+            [String] = []
         @OptionGroup var endpoints: Endpoints
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
             if file != nil, strategy != nil || !fields.isEmpty {
-                throw ValidationError("--file sends a whole document: give it alone, or use --strategy / KEY=VALUE")
+                throw ValidationError(
+                    "--file sends a whole document: give it alone, or use --strategy / KEY=VALUE")
             }
             if file == nil, strategy == nil, fields.isEmpty {
                 throw ValidationError("nothing to change: give --strategy, KEY=VALUE fields or --file")
@@ -110,7 +119,9 @@ struct Policy: AsyncParsableCommand {
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw ValidationError("cannot read \(file)")
                 }
-                guard let document = JSON.parse([UInt8](data)) else { throw ValidationError("\(file) is not valid JSON") }
+                guard let document = JSON.parse([UInt8](data)) else {
+                    throw ValidationError("\(file) is not valid JSON")
+                }
                 return .replace(document)
             }
             do {
