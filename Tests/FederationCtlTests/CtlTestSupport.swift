@@ -76,6 +76,13 @@ func fedctl(
     }
 }
 
+/// Errors only: the scenario empties the catalog on purpose, which the health service warns about.
+func quietLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .error
+    return logger
+}
+
 /// The test environment is not ready (e.g. fedctl not built).
 struct SetupFailure: Error, CustomStringConvertible {
     let message: String
@@ -168,7 +175,7 @@ struct ControlPlane: Sendable {
                 options.onServerRunning = { healthPort.report($0) }
                 let healthApp = try buildHealthApplication(
                     configuration: configuration, redis: redis, registry: .init(),
-                    logger: testLogger("health"),
+                    logger: quietLogger("health"),
                     options: options)
                 return try await withService(healthApp) {
                     let routerPort = PortBox()
@@ -189,13 +196,16 @@ struct ControlPlane: Sendable {
                             guard withGateway else {
                                 return try await body(
                                     ControlPlane(
-                                        redisServer: server, namespace: namespace, catalog: catalog, health: health,
+                                        redisServer: server, namespace: namespace, catalog: catalog,
+                                        health: health,
                                         router: router, gateway: nil, node: node))
                             }
-                            return try await withGatewayRunning(configuration: configuration, redis: redis) { gateway in
+                            return try await withGatewayRunning(configuration: configuration, redis: redis) {
+                                gateway in
                                 try await body(
                                     ControlPlane(
-                                        redisServer: server, namespace: namespace, catalog: catalog, health: health,
+                                        redisServer: server, namespace: namespace, catalog: catalog,
+                                        health: health,
                                         router: router, gateway: gateway, node: node))
                             }
                         }
@@ -216,7 +226,9 @@ struct ControlPlane: Sendable {
         node.models = [ServedModel(name: "m1", capabilities: [.generate, .code])]
         node.crashAction = { _ in }
         let nodePort = PortBox()
-        let nodeApp = try buildNodeApplication(configuration: node, logger: testLogger("node")) { nodePort.report($0) }
+        let nodeApp = try buildNodeApplication(configuration: node, logger: testLogger("node")) {
+            nodePort.report($0)
+        }
         return try await withService(nodeApp) { try await body("http://127.0.0.1:\(await nodePort.port())") }
     }
 
@@ -232,6 +244,8 @@ struct ControlPlane: Sendable {
         let gateway = try buildGatewayApplication(
             configuration: configuration, redis: redis, registry: .init(), logger: logger, tuning: tuning,
             onServerRunning: { gatewayPort.report($0) })
-        return try await withService(gateway) { try await body("http://127.0.0.1:\(await gatewayPort.port())") }
+        return try await withService(gateway) {
+            try await body("http://127.0.0.1:\(await gatewayPort.port())")
+        }
     }
 }

@@ -158,7 +158,8 @@ import Testing
     @Test func inferStreamAndStatsThroughAGateway() async throws {
         try await ControlPlane.with(withGateway: true) { plane in
             let register = try await plane.run(
-                "register", "node-g", "--region", "us-west", "--endpoint", plane.node, "--model", "m1=generate+code"
+                "register", "node-g", "--region", "us-west", "--endpoint", plane.node, "--model",
+                "m1=generate+code"
             )
             #expect(register.status == 0, "\(register)")
             var answer = FedctlRun(arguments: [], status: -1, stdout: "", stderr: "")

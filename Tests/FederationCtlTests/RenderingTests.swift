@@ -117,10 +117,10 @@ import Testing
         let text = Ctl.renderCircuits(answer, now: now)
         #expect(
             text == """
-                NODE  STATE      FAILURES  TRIPS  HALF-OPEN OK  OPENED     HALF-OPEN IN
-                a     open              5      2             0  10s ago    3m 05s
-                b     closed            2      0             0  -          -
-                c     half_open         5      1             -  -          now
+                NODE  STATE      FAILURES  TRIPS  HALF-OPEN OK  OPENED   HALF-OPEN IN
+                a     open              5      2             0  10s ago  3m 05s
+                b     closed            2      0             0  -        -
+                c     half_open         5      1             -  -        now
                 """)
         #expect(Ctl.halfOpenIn(answer["circuits"]!.array![0], now: now) == 185_000)
         #expect(Ctl.halfOpenIn(answer["circuits"]!.array![1], now: now) == nil)
