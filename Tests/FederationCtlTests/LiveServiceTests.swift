@@ -176,6 +176,9 @@ import Testing
                 human.status == 0 && human.stdout.contains("— served by node-g (us-west), attempts 1"),
                 "\(human)")
 
+            let unknown = try await plane.run("infer", "--model", "no-such-model", "hi")
+            #expect(unknown.status == 1 && unknown.stderr.contains("model_not_found"), "\(unknown)")
+
             let stream = try await plane.run("stream", "--model", "m1", "--max-tokens", "6", "tell me")
             #expect(stream.status == 0, "\(stream)")
             #expect(
