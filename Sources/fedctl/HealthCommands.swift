@@ -75,7 +75,7 @@ struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Publish a health observation on {ns}:health:reports through Redis (as gateways do).",
         discussion: """
-            fedctl report us-west-gpu-01 --fail --status 503 --count 5   (five failures open its circuit)
+            fedctl report us-west-gpu-01 --fail --status 503 --count 5    # opens its circuit
             fedctl report us-west-gpu-01 --ok --latency-ms 45 --tokens 128
             """)
 
@@ -93,7 +93,7 @@ struct Report: AsyncParsableCommand {
     @Option(help: "The HTTP status the node answered with.") var status: Int?
     @Option(help: "Requests waiting at the node.") var queueDepth: Int?
     @Option(help: "GPU utilisation 0…1.") var gpuUtilization: Double?
-    @Option(help: "Who reports (default fedctl).") var source = "fedctl"
+    @Option(help: "Who reports.") var source = "fedctl"
     @Option(help: "Publish the report this many times (1…1000).") var count = 1
     @OptionGroup var endpoints: Endpoints
     @OptionGroup var output: OutputOptions
