@@ -38,6 +38,8 @@ let package = Package(
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
         .executable(name: "federation-fuzz", targets: ["federation-fuzz"]),
         .executable(name: "federation-loadgen", targets: ["federation-loadgen"]),
+        .library(name: "FederationCtl", targets: ["FederationCtl"]),
+        .executable(name: "fedctl", targets: ["fedctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -270,6 +272,26 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
         .testTarget(name: "FederationLoadgenTests", dependencies: ["federation-loadgen"]),
+
+        // fedctl, the operator's CLI: the services' HTTP client, tables and JSON output, the command
+        // logic (FederationCtl), under a thin ArgumentParser tree (fedctl). docs/FEDCTL.md.
+        .target(
+            name: "FederationCtl",
+            dependencies: [
+                "FederationCore", "FederationRedis", "FederationState", argumentParser, httpClient, nioCore,
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .executableTarget(
+            name: "fedctl", dependencies: ["FederationCtl", "FederationCore", "FederationState", argumentParser]),
+        .testTarget(
+            name: "FederationCtlTests",
+            dependencies: [
+                "FederationCtl", "fedctl", "FederationCore", "FederationRedis", "FederationState",
+                "FederationConfig", "FederationTestSupport", "FederationCatalogService", "FederationHealthService",
+                "FederationRouterService", "FederationGatewayService", "FederationNode", argumentParser, httpClient,
+                hummingbird, logging, lifecycle, nioCore,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
 
         // The control plane as real processes: the service executables, a real Redis, real nodes.
         .testTarget(
