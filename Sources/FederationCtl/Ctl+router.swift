@@ -94,7 +94,7 @@ extension Ctl {
         columns += policies.map { Table.Column($0.uppercased(), .right) }
         columns += [
             .init("STATE"), .init("CIRCUIT"), .init("INFL", .right), .init("P50", .right),
-            .init("REJECTION", maxWidth: 60),
+            .init("REJECTION", maxWidth: 200),
         ]
         var table = Table(columns)
         for candidate in candidates {

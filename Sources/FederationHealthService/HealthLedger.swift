@@ -71,12 +71,14 @@ struct HealthLedger: Sendable {
         storedCircuits = [:]
     }
 
-    /// Sets the probe targets from the catalog. Nodes that were in the previous catalog and are
-    /// gone are forgotten and their records removed from Redis.
+    /// Sets the probe targets from the catalog. Nodes that are not in it — gone since the previous
+    /// catalog, or only in records restored from Redis (a node deregistered while no health service
+    /// ran) — are forgotten and their records removed from Redis.
     /// - Returns: the nodes added and removed.
     @discardableResult
     mutating func setCatalog(_ nodes: [NodeId: String]) -> (added: [NodeId], removed: [NodeId]) {
-        let removed = catalogLoaded ? endpoints.keys.filter { nodes[$0] == nil }.sorted() : []
+        let known = Set(endpoints.keys).union(trackers.keys).union(circuits.keys)
+        let removed = known.filter { nodes[$0] == nil }.sorted()
         let added = nodes.keys.filter { endpoints[$0] == nil }.sorted()
         endpoints = nodes
         catalogLoaded = true

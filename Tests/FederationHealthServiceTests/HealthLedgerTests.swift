@@ -115,6 +115,25 @@ import Testing
         #expect(ledger.dueWrites(at: t0).isEmpty)
     }
 
+    @Test func restoredRecordsOfNodesNotInTheFirstCatalogAreRemoved() {
+        var ledger = HealthLedger(
+            thresholds: HealthConfiguration(), breaker: CircuitBreakerConfiguration(),
+            writeInterval: .seconds(1))
+        ledger.restore(
+            HealthTable(
+                health: [
+                    "gone": NodeHealth(node: "gone", state: .healthy),
+                    "n": NodeHealth(node: "n", state: .healthy),
+                ],
+                circuits: ["stale": CircuitRecord(node: "stale", state: .open)]),
+            at: t0)
+        let (added, removed) = ledger.setCatalog(["n": "http://127.0.0.1:1"])
+        #expect(added == ["n"])
+        #expect(removed == ["gone", "stale"])
+        #expect(ledger.dueWrites(at: t0) == [.remove("gone"), .remove("stale")])
+        #expect(ledger.trackers["n"]?.snapshot.state == .healthy)
+    }
+
     @Test func restoredRecordsAreNotRewrittenUntilTheyChange() {
         var ledger = ledger()
         let stored = NodeHealth(node: "n", state: .healthy, latencyP50Ms: 12, totalSuccesses: 40)
