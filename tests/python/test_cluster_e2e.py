@@ -149,6 +149,56 @@ def test_each_gateway_answers_chat_streamed_and_not_and_embeddings(cluster):
         assert len(embedding.data[0].embedding) > 0
 
 
+def fedctl(cluster, *arguments: str, gateway: int = 0):
+    """Runs the built fedctl against this cluster; returns its parsed --json output."""
+    binary = pathlib.Path(
+        subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO_ROOT, check=True,
+                       capture_output=True, text=True).stdout.strip()
+    ) / "fedctl"
+    env = {
+        **os.environ,
+        "FEDCTL_GATEWAY": cluster.gateways[gateway], "FEDCTL_CATALOG": cluster.catalog,
+        "FEDCTL_HEALTH": cluster.health, "FEDCTL_ROUTER": cluster.router,
+        "FEDCTL_REDIS": f"redis://127.0.0.1:{cluster.redis_port}",
+    }
+    result = subprocess.run([str(binary), *arguments, "--json"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, f"fedctl {' '.join(arguments)} exited {result.returncode}: {result.stderr}"
+    return json.loads(result.stdout)
+
+
+def test_fedctl_against_the_running_cluster(cluster):
+    nodes = fedctl(cluster, "nodes")["nodes"]
+    assert sorted(node["id"] for node in nodes) == sorted(NODES)
+    models = {model["id"] for model in fedctl(cluster, "models")["models"]}
+    assert {"llama-3-8b", "bge-large", "whisper-large-v3", "tts-1", "sdxl-turbo"} <= models
+    assert {entry["node"] for entry in fedctl(cluster, "health")["nodes"]} == set(NODES)
+
+    explain = fedctl(cluster, "route", "--explain", "--model", "llama-3-8b")
+    by_node = {candidate["node"]: candidate for candidate in explain["candidates"]}
+    assert set(by_node) == set(NODES)
+    # the default privacy is internal: the public ap-south node is rejected, by the privacy policy
+    assert not by_node["ap-south-cpu-01"]["eligible"]
+    assert by_node["ap-south-cpu-01"]["rejection"]["policy"] == "privacy"
+
+    for index in range(2):
+        answer = fedctl(cluster, "infer", "--model", "llama-3-8b", "hi", gateway=index)
+        assert answer["node"] in NODES and answer["attempts"] == 1
+        assert answer["response"]["choices"][0]["message"]["content"]
+    stats = fedctl(cluster, "stats")
+    assert stats["live_replicas"] == 2
+    assert stats["total_requests"] == sum(replica["total_requests"] for replica in stats["replicas"])
+
+    # two failing reports published through Redis move the node's count of consecutive failures
+    fedctl(cluster, "report", "ap-south-cpu-01", "--fail", "--status", "503", "--count", "2")
+    eventually(
+        lambda: next(circuit for circuit in fedctl(cluster, "circuits")["circuits"]
+                     if circuit["node"] == "ap-south-cpu-01")["consecutive_failures"] == 2,
+        what="ap-south-cpu-01 has 2 consecutive failures",
+    )
+    fedctl(cluster, "report", "ap-south-cpu-01", "--ok", "--latency-ms", "40")
+
+
 def test_five_published_failure_reports_move_both_replicas_off_the_node(cluster):
     status, headers, _ = post(cluster.gateways[0] + "/v1/chat/completions", CHAT)
     assert status == 200
