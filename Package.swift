@@ -38,6 +38,8 @@ let package = Package(
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
         .executable(name: "federation-fuzz", targets: ["federation-fuzz"]),
         .executable(name: "federation-loadgen", targets: ["federation-loadgen"]),
+        .library(name: "FederationTop", targets: ["FederationTop"]),
+        .executable(name: "fedtop", targets: ["fedtop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -277,6 +279,21 @@ let package = Package(
             dependencies: [
                 "FederationTestSupport", "FederationCore", httpClient, nioCore,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+
+        // `fedctl top`: the live terminal dashboard over every service's HTTP API (docs/TOP.md);
+        // `fedtop` runs it on its own.
+        .target(
+            name: "FederationTop",
+            dependencies: [httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio")]),
+        .executableTarget(name: "fedtop", dependencies: ["FederationTop", argumentParser]),
+        .testTarget(
+            name: "FederationTopTests",
+            dependencies: [
+                "FederationTop", "FederationTestSupport", "FederationCatalogService", "FederationHealthService",
+                "FederationRouterService", "FederationGatewayService", "FederationNode", "FederationConfig",
+                "FederationCore", "FederationRedis", "FederationState", hummingbird, logging, lifecycle, httpClient,
+                nioCore, .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
     ],
     swiftLanguageModes: [.v6]
