@@ -94,13 +94,13 @@ struct TopContent {
 
     static func health(_ s: TopSnapshot, width: Int) -> TopContent {
         let table = TextTable(columns: [
-            .init(title: "NODE", width: 22), .init(title: "STATE", width: 10),
-            .init(title: "P50 MS", width: 7, rightAligned: true),
-            .init(title: "P99 MS", width: 7, rightAligned: true),
-            .init(title: "FROM", width: 9), .init(title: "TOK/S", width: 6, rightAligned: true),
+            .init(title: "NODE", width: 18), .init(title: "STATE", width: 9),
+            .init(title: "P50 MS", width: 6, rightAligned: true),
+            .init(title: "P99 MS", width: 6, rightAligned: true),
+            .init(title: "FROM", width: 9), .init(title: "TOK/S", width: 5, rightAligned: true),
             .init(title: "QUEUE", width: 5, rightAligned: true),
             .init(title: "FAILS", width: 5, rightAligned: true),
-            .init(title: "OK/FAILED", width: 13, rightAligned: true), .init(title: "CHECKED", width: 10),
+            .init(title: "OK/FAILED", width: 9, rightAligned: true), .init(title: "CHECKED", width: 10),
             .init(title: "REASON", width: 0),
         ])
         var content = TopContent(fixed: [table.header(width: width)])
@@ -125,15 +125,16 @@ struct TopContent {
 
     static func routing(_ s: TopSnapshot, width: Int) -> TopContent {
         let table = TextTable(columns: [
-            .init(title: "TIME", width: 8), .init(title: "GATEWAY", width: 10),
-            .init(title: "REQUEST", width: 19),
-            .init(title: "CAP", width: 8), .init(title: "MODEL", width: 14), .init(title: "NODE", width: 16),
-            .init(title: "REGION", width: 9), .init(title: "STRATEGY", width: 11),
-            .init(title: "SCORE", width: 5, rightAligned: true),
-            .init(title: "TRY", width: 3, rightAligned: true),
+            .init(title: "TIME", width: 8), .init(title: "GATEWAY", width: 9),
+            .init(title: "MODEL", width: 13),
+            .init(title: "NODE", width: 16), .init(title: "REGION", width: 9),
             .init(title: "HTTP", width: 4, rightAligned: true),
             .init(title: "MS", width: 7, rightAligned: true),
-            .init(title: "SSE", width: 3), .init(title: "ERROR", width: 0),
+            .init(title: "TRY", width: 3, rightAligned: true),
+            .init(title: "SCORE", width: 5, rightAligned: true),
+            .init(title: "SSE", width: 3), .init(title: "STRATEGY", width: 15),
+            .init(title: "ERROR", width: 16),
+            .init(title: "CAP", width: 8), .init(title: "REQUEST", width: 0),
         ])
         var content = TopContent(fixed: [table.header(width: width)])
         let failed = s.decisions.filter { $0.error != nil }.count
@@ -143,10 +144,10 @@ struct TopContent {
             content.rows.append(
                 table.line(
                     [
-                        Format.clock(d.timeMs), d.gateway, d.requestId, d.capability ?? "-", d.model ?? "-",
-                        d.node ?? "-", d.region ?? "-", d.strategy ?? "-", Format.number(d.score, digits: 2),
-                        Format.int(d.attempts), Format.int(d.status), Format.number(d.latencyMs),
-                        d.streamed ? "yes" : "no", d.error ?? "",
+                        Format.clock(d.timeMs), d.gateway, d.model ?? "-", d.node ?? "-", d.region ?? "-",
+                        Format.int(d.status), Format.number(d.latencyMs), Format.int(d.attempts),
+                        Format.number(d.score, digits: 2), d.streamed ? "yes" : "no", d.strategy ?? "-",
+                        d.error ?? "", d.capability ?? "-", d.requestId,
                     ], width: width))
         }
         return content

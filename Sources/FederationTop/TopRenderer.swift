@@ -55,7 +55,7 @@ public enum TopRenderer {
         if !content.summary.isEmpty { left += "· \(content.summary) " }
         let position =
             content.rows.count > shown && shown > 0
-            ? " \(offset + 1)–\(offset + shown) of \(content.rows.count) (j/k) ──" : " ──"
+            ? " \(offset + 1)–\(offset + shown) of \(content.rows.count) (j/k) ──" : ""
         let fill = width - TextLayout.width(left) - TextLayout.width(position)
         if fill <= 0 { return TextLayout.fit(left + position, to: width) }
         return left + String(repeating: "─", count: fill) + position
@@ -72,11 +72,11 @@ public enum TopRenderer {
             let up = gateways.filter { snapshot.errors[$0] == nil }.count
             parts.append("gateways \(up)/\(gateways.count) ok")
         }
-        var line = " " + parts.joined(separator: " · ") + " │ refreshed " + Format.clock(snapshot.fetchedAtMs)
+        var line = " " + parts.joined(separator: "  ") + " │ " + Format.clock(snapshot.fetchedAtMs) + " UTC"
         if let took = snapshot.fetchDurationMs { line += " (\(Format.number(took, digits: 0)) ms)" }
         let errors = snapshot.errors.count
         line += errors == 0 ? " │ no errors" : " │ \(errors) error\(errors == 1 ? "" : "s")"
-        return line + " │ q quit · ? help"
+        return line + " │ q quit  ? help"
     }
 }
 
@@ -102,7 +102,8 @@ enum Format {
 
     /// HH:MM:SS UTC of a Unix-ms instant.
     static func clock(_ ms: Int64) -> String {
-        let seconds = ((ms / 1000) % 86_400 + 86_400) % 86_400
+        let whole = ms / 1000 - (ms % 1000 < 0 ? 1 : 0)  // floor, also before 1970
+        let seconds = (whole % 86_400 + 86_400) % 86_400
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))"
     }

@@ -116,7 +116,7 @@ import Testing
             try await eventually("every source but the dead gateway answered, with health and stats") {
                 snapshot = await fetcher.fetch()
                 return snapshot.errors.count == 1 && snapshot.health.first?.state == "healthy"
-                    && snapshot.cluster != nil && !snapshot.decisions.isEmpty
+                    && (snapshot.cluster?.totalRequests ?? 0) >= 1 && !snapshot.decisions.isEmpty
             }
             #expect(snapshot.nodes.map(\.id) == ["top-node-1"])
             #expect(snapshot.nodes.first?.region == "us-west")
@@ -133,7 +133,6 @@ import Testing
             #expect(decision.node == "top-node-1")
             #expect(decision.status == 200)
             #expect(decision.strategy == "round_robin")
-            #expect(snapshot.cluster?.totalRequests ?? 0 >= 1)
             #expect(snapshot.replicas.map(\.gateway) == ["gw-top-1"])
             #expect(snapshot.fetchedAtMs > 0)
 
