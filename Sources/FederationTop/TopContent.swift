@@ -127,13 +127,13 @@ struct TopContent {
         let table = TextTable(columns: [
             .init(title: "TIME", width: 8), .init(title: "GATEWAY", width: 9),
             .init(title: "MODEL", width: 13),
-            .init(title: "NODE", width: 16), .init(title: "REGION", width: 9),
+            .init(title: "NODE", width: 16), .init(title: "REGION", width: 8),
             .init(title: "HTTP", width: 4, rightAligned: true),
-            .init(title: "MS", width: 7, rightAligned: true),
+            .init(title: "MS", width: 6, rightAligned: true),
             .init(title: "TRY", width: 3, rightAligned: true),
             .init(title: "SCORE", width: 5, rightAligned: true),
             .init(title: "SSE", width: 3), .init(title: "STRATEGY", width: 15),
-            .init(title: "ERROR", width: 16),
+            .init(title: "ERROR", width: 20),
             .init(title: "CAP", width: 8), .init(title: "REQUEST", width: 0),
         ])
         var content = TopContent(fixed: [table.header(width: width)])

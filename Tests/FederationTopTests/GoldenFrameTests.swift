@@ -43,10 +43,10 @@ import Testing
         "routing-120x7": #"""
          fedctl top   1 Catalog   2 Health  [3 Routing]  4 Circuits   5 Stats   6 Policies   ? Help
         ── Routing · 3 recent decisions · 2 failed ─────────────────────────────────────────────────────────────────────────────
-        TIME     GATEWAY   MODEL         NODE             REGION    HTTP      MS TRY SCORE SSE STRATEGY        ERROR
-        11:59:59 gw-1      llama-3-8b    us-west-gpu-01   us-west    200    14.2   1  0.83 yes least_latency
-        11:59:59 gw-2      llama-3-8b    eu-west-gpu-01   eu-west    502   230.5   3  0.61 no  least_latency   node_unreachable
-        11:59:58 gw-1      bge-small     -                -          503     0.4   0     - no  -               no_capacity
+        TIME     GATEWAY   MODEL         NODE             REGION   HTTP     MS TRY SCORE SSE STRATEGY        ERROR
+        11:59:59 gw-1      llama-3-8b    us-west-gpu-01   us-west   200   14.2   1  0.83 yes least_latency
+        11:59:59 gw-2      llama-3-8b    eu-west-gpu-01   eu-west   502  230.5   3  0.61 no  least_latency   node_unreachable
+        11:59:58 gw-1      bge-small     -                -         503    0.4   0     - no  -               no_capacity
          catalog ok  health ok  router ok  gateways 2/2 ok │ 12:00:00 UTC (12 ms) │ no errors │ q quit  ? help
         """#,
         "routing-narrow-48x7": #"""
@@ -111,7 +111,7 @@ import Testing
         "routing-empty-80x5": #"""
          fedctl top   1 Catalog   2 Health  [3 Routing]  4 Circuits   5 Stats   6 Polic…
         ── Routing · 0 recent decisions · 0 failed ─────────────────────────────────────
-        TIME     GATEWAY   MODEL         NODE             REGION    HTTP      MS TRY SC…
+        TIME     GATEWAY   MODEL         NODE             REGION   HTTP     MS TRY SCORE
           (no requests routed yet)
          catalog ok  health ok  router ok  gateways 2/2 ok │ 12:00:00 UTC │ no errors │…
         """#,
