@@ -20,6 +20,9 @@ final class Terminal: Sendable {
     let input: Int32
     let output: Int32
     private let original: Mutex<termios?>
+    /// Writes to the terminal run here, in order, never on Swift's cooperative pool (a write to a
+    /// terminal that is not being read can block).
+    private let writer = DispatchQueue(label: "fedctl-top-output")
 
     /// Enters raw mode on `input` and the alternate screen on `output`.
     init(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) throws {
@@ -62,8 +65,12 @@ final class Terminal: Sendable {
                 return value
             })
         else { return }
-        write("\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l")
-        _ = tcsetattr(input, TCSAFLUSH, &saved)
+        let (input, output) = (self.input, self.output)
+        // After every frame still queued: back to the main screen, then the saved settings.
+        writer.sync {
+            Self.writeAll("\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l", to: output)
+            _ = tcsetattr(input, TCSAFLUSH, &saved)
+        }
     }
 
     /// Columns and rows (ioctl TIOCGWINSZ); 80×24 when the terminal does not say.
@@ -75,8 +82,15 @@ final class Terminal: Sendable {
         return (Int(window.ws_col), Int(window.ws_row))
     }
 
-    /// Writes all of `text` (a terminal write is quick; partial writes and EINTR are retried).
+    /// Queues `text` for the terminal (see `writer`).
     func write(_ text: String) {
+        guard !text.isEmpty else { return }
+        let output = self.output
+        writer.async { Self.writeAll(text, to: output) }
+    }
+
+    /// Writes all of `text`; partial writes and EINTR are retried.
+    static func writeAll(_ text: String, to output: Int32) {
         guard !text.isEmpty else { return }
         var bytes = Array(text.utf8)
         var offset = 0
