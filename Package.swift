@@ -29,6 +29,8 @@ let package = Package(
         .library(name: "FederationHealthService", targets: ["FederationHealthService"]),
         .library(name: "FederationRouterService", targets: ["FederationRouterService"]),
         .library(name: "FederationGatewayService", targets: ["FederationGatewayService"]),
+        .library(name: "FederationTop", targets: ["FederationTop"]),
+        .executable(name: "fedtop", targets: ["fedtop"]),
         .executable(name: "federation-catalog", targets: ["federation-catalog"]),
         .executable(name: "federation-health", targets: ["federation-health"]),
         .executable(name: "federation-router", targets: ["federation-router"]),
@@ -38,8 +40,6 @@ let package = Package(
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
         .executable(name: "federation-fuzz", targets: ["federation-fuzz"]),
         .executable(name: "federation-loadgen", targets: ["federation-loadgen"]),
-        .library(name: "FederationTop", targets: ["FederationTop"]),
-        .executable(name: "fedtop", targets: ["fedtop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
