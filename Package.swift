@@ -29,6 +29,8 @@ let package = Package(
         .library(name: "FederationHealthService", targets: ["FederationHealthService"]),
         .library(name: "FederationRouterService", targets: ["FederationRouterService"]),
         .library(name: "FederationGatewayService", targets: ["FederationGatewayService"]),
+        .library(name: "FederationTop", targets: ["FederationTop"]),
+        .executable(name: "fedtop", targets: ["fedtop"]),
         .executable(name: "federation-catalog", targets: ["federation-catalog"]),
         .executable(name: "federation-health", targets: ["federation-health"]),
         .executable(name: "federation-router", targets: ["federation-router"]),
@@ -299,6 +301,21 @@ let package = Package(
             dependencies: [
                 "FederationTestSupport", "FederationCore", httpClient, nioCore,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+
+        // `fedctl top`: the live terminal dashboard over every service's HTTP API (docs/TOP.md);
+        // `fedtop` runs it on its own.
+        .target(
+            name: "FederationTop",
+            dependencies: [httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio")]),
+        .executableTarget(name: "fedtop", dependencies: ["FederationTop", argumentParser]),
+        .testTarget(
+            name: "FederationTopTests",
+            dependencies: [
+                "FederationTop", "FederationTestSupport", "FederationCatalogService", "FederationHealthService",
+                "FederationRouterService", "FederationGatewayService", "FederationNode", "FederationConfig",
+                "FederationCore", "FederationRedis", "FederationState", hummingbird, logging, lifecycle, httpClient,
+                nioCore, .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
     ],
     swiftLanguageModes: [.v6]

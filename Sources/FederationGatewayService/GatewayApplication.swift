@@ -64,11 +64,12 @@ public func buildGatewayApplication(
         gatewayId: gatewayId, store: gatewayStore, interval: tuning.loadSyncInterval, logger: logger)
     let limiter = TenantRateLimiter(settings: settings)
     let builtIn = try standardMiddleware(settings: settings, limiter: limiter, logger: logger)
+    let decisions = DecisionLog()
     let pipeline = GatewayPipeline(
         settings: settings, circuit: configuration.health.circuit, view: view, engine: RoutingEngine(),
         nodes: nodes, reporter: reporter, load: load, probes: ProbeSlots(client: redis, keys: keys),
         state: state,
-        chain: GatewayMiddlewareChain(builtIn + middleware),
+        chain: GatewayMiddlewareChain([DecisionRecorder(log: decisions)] + builtIn + middleware),
         budget: RetryBudget(ratio: settings.retryBudgetRatio, minPerSecond: settings.retryBudgetMinPerSecond),
         gatewayId: gatewayId, logger: logger)
     let heartbeat = GatewayHeartbeatService(
@@ -104,6 +105,11 @@ public func buildGatewayApplication(
             }
         }
         return jsonResponse(ReplicaStats(gateway: gatewayId, stats: state.snapshot))
+    }
+    router.get("/v1/decisions") { request, _ in
+        jsonResponse(
+            try DecisionList.answer(
+                limit: request.uri.queryParameters.get("limit"), gateway: gatewayId, log: decisions))
     }
     router.addOperationalRoutes(
         service: "federation-gateway", registry: registry,

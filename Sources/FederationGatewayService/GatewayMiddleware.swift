@@ -68,11 +68,16 @@ public struct GatewayOutcome: Sendable, Equatable {
     public var streamed: Bool
     /// The OpenAI error code when the request failed (`rate_limit_exceeded`, `no_capacity` …).
     public var errorCode: String?
+    /// The strategy that chose the last attempt's node, when one was chosen.
+    public var strategy: LoadBalanceStrategy?
+    /// That node's composite routing score (0…1).
+    public var score: Double?
 
     public init(
         status: Int, node: NodeId? = nil, region: RegionId? = nil, attempts: Int = 0,
         latency: Duration = .zero,
-        overhead: Duration = .zero, tokens: Int? = nil, streamed: Bool = false, errorCode: String? = nil
+        overhead: Duration = .zero, tokens: Int? = nil, streamed: Bool = false, errorCode: String? = nil,
+        strategy: LoadBalanceStrategy? = nil, score: Double? = nil
     ) {
         self.status = status
         self.node = node
@@ -83,6 +88,8 @@ public struct GatewayOutcome: Sendable, Equatable {
         self.tokens = tokens
         self.streamed = streamed
         self.errorCode = errorCode
+        self.strategy = strategy
+        self.score = score
     }
 
     /// Whether the client got a successful answer.

@@ -64,7 +64,8 @@ extension GatewayPipeline {
         let outcome = GatewayOutcome(
             status: status, node: attempt?.node, region: attempt?.region, attempts: attempts,
             latency: latency,
-            overhead: overhead, tokens: tokens, streamed: request.stream, errorCode: failure.code ?? "error")
+            overhead: overhead, tokens: tokens, streamed: request.stream, errorCode: failure.code ?? "error",
+            strategy: attempt?.strategy, score: attempt?.score)
         await chain.finish(request, ran: ran, outcome: outcome, error: failure)
         return response
     }
@@ -86,7 +87,8 @@ extension GatewayPipeline {
             duration: latency, overhead: overhead)
         let outcome = GatewayOutcome(
             status: response.status, node: attempt.node, region: attempt.region, attempts: lifecycle.attempts,
-            latency: latency, overhead: overhead, tokens: tokens, streamed: false)
+            latency: latency, overhead: overhead, tokens: tokens, streamed: false, strategy: attempt.strategy,
+            score: attempt.score)
         await chain.finish(call.request, ran: call.ran, outcome: outcome, error: nil)
         return Response(
             status: .init(code: response.status), headers: headers, body: .init(byteBuffer: response.body))
@@ -111,7 +113,9 @@ extension GatewayPipeline {
         let code = UsageCount.errorCode(inBody: body) ?? "http_\(status)"
         let outcome = GatewayOutcome(
             status: status, node: attempt.node, region: attempt.region, attempts: attempts ?? attempt.number,
-            latency: latency, overhead: overhead, streamed: false, errorCode: code)
+            latency: latency, overhead: overhead, streamed: false, errorCode: code,
+            strategy: attempt.strategy,
+            score: attempt.score)
         let error = OpenAIError(
             status: .init(code: status), message: "node \(attempt.node) answered HTTP \(status)", code: code)
         await chain.finish(call.request, ran: call.ran, outcome: outcome, error: error)

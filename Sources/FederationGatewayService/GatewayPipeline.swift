@@ -173,6 +173,8 @@ final class GatewayPipeline: Sendable {
         var region: RegionId
         var number: Int
         var isProbe: Bool
+        var strategy: LoadBalanceStrategy? = nil
+        var score: Double? = nil
     }
 
     /// The last failed attempt, answered to the client when no other node can be tried.
@@ -217,7 +219,7 @@ final class GatewayPipeline: Sendable {
             tried.insert(node)
             let attempt = Attempt(
                 node: node, region: decision.target.region, number: lifecycle.attempts,
-                isProbe: decision.isProbe)
+                isProbe: decision.isProbe, strategy: decision.strategy, score: decision.target.score)
             let result = await send(call, to: decision.target, attempt: attempt)
             waited += result.waited
             switch result.outcome {

@@ -168,7 +168,7 @@ extension GatewayPipeline {
                 outcome: GatewayOutcome(
                     status: upstream.status, node: attempt.node, region: attempt.region,
                     attempts: lifecycle.attempts, latency: latency, overhead: overhead, tokens: tokens,
-                    streamed: true),
+                    streamed: true, strategy: attempt.strategy, score: attempt.score),
                 error: nil)
         case .clientGone, .nodeFailed:
             var failure: OpenAIError
@@ -197,7 +197,7 @@ extension GatewayPipeline {
                 outcome: GatewayOutcome(
                     status: Int(failure.status.code), node: attempt.node, region: attempt.region,
                     attempts: lifecycle.attempts, latency: latency, overhead: overhead, tokens: tokens,
-                    streamed: true, errorCode: failure.code),
+                    streamed: true, errorCode: failure.code, strategy: attempt.strategy, score: attempt.score),
                 error: failure)
         }
     }
