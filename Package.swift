@@ -30,7 +30,6 @@ let package = Package(
         .library(name: "FederationRouterService", targets: ["FederationRouterService"]),
         .library(name: "FederationGatewayService", targets: ["FederationGatewayService"]),
         .library(name: "FederationTop", targets: ["FederationTop"]),
-        .executable(name: "fedtop", targets: ["fedtop"]),
         .executable(name: "federation-catalog", targets: ["federation-catalog"]),
         .executable(name: "federation-health", targets: ["federation-health"]),
         .executable(name: "federation-router", targets: ["federation-router"]),
@@ -68,7 +67,8 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // Our Swift client over hiredis: commands, pipelines, scripts, pool, subscriber.
         .target(name: "FederationRedis", dependencies: ["CHiredis", logging]),
-        .testTarget(name: "FederationRedisTests", dependencies: ["FederationRedis", "FederationTestSupport"]),
+        .testTarget(
+            name: "FederationRedisTests", dependencies: ["FederationRedis", "FederationTestSupport"]),
         // The shared-state stores (Redis and in-memory) and the synced FederationView.
         .target(
             name: "FederationState",
@@ -78,20 +78,27 @@ let package = Package(
             ]),
         .testTarget(
             name: "FederationStateTests",
-            dependencies: ["FederationState", "FederationCore", "FederationRedis", "FederationTestSupport", lifecycle]),
+            dependencies: [
+                "FederationState", "FederationCore", "FederationRedis", "FederationTestSupport", lifecycle,
+            ]),
         .executableTarget(
             name: "federation-redis-bench",
-            dependencies: ["FederationCore", "FederationRedis", "FederationState", "FederationTestSupport", logging]),
+            dependencies: [
+                "FederationCore", "FederationRedis", "FederationState", "FederationTestSupport", logging,
+            ]),
         // Helpers for tests (a real redis-server per test process); not a test target so that
         // every test target and benchmark can use it.
         .target(
             name: "FederationTestSupport",
             dependencies: [
-                "FederationRedis", "CHiredis", nioCore, logging, lifecycle, .product(name: "NIOPosix", package: "swift-nio"),
+                "FederationRedis", "CHiredis", nioCore, logging, lifecycle,
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]),
 
         // The one configuration file (YAML) + environment every service reads.
-        .target(name: "FederationConfig", dependencies: ["FederationCore", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "FederationConfig",
+            dependencies: ["FederationCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "FederationConfigTests", dependencies: ["FederationConfig", "FederationCore"]),
 
         // What every HTTP surface shares: OpenAI-style errors, JSON bodies with limits, the admin
@@ -108,7 +115,8 @@ let package = Package(
         .testTarget(
             name: "FederationHTTPTests",
             dependencies: [
-                "FederationHTTP", "FederationCore", "FederationTestSupport", hummingbird, hummingbirdTesting, logging,
+                "FederationHTTP", "FederationCore", "FederationTestSupport", hummingbird, hummingbirdTesting,
+                logging,
                 lifecycle,
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
@@ -118,7 +126,8 @@ let package = Package(
         .target(
             name: "FederationOpenAI",
             dependencies: [
-                "FederationHTTP", hummingbird, nioCore, .product(name: "HTTPTypes", package: "swift-http-types"),
+                "FederationHTTP", hummingbird, nioCore,
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
         .testTarget(name: "FederationOpenAITests", dependencies: ["FederationOpenAI", nioCore]),
 
@@ -135,7 +144,8 @@ let package = Package(
         .target(
             name: "FederationNode",
             dependencies: [
-                "FederationCore", "FederationHTTP", "FederationOpenAI", hummingbird, logging, lifecycle, nioCore,
+                "FederationCore", "FederationHTTP", "FederationOpenAI", hummingbird, logging, lifecycle,
+                nioCore,
                 httpClient, .product(name: "Yams", package: "Yams"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
@@ -148,7 +158,8 @@ let package = Package(
         .testTarget(
             name: "FederationNodeTests",
             dependencies: [
-                "FederationNode", "FederationCore", "FederationHTTP", "FederationOpenAI", "FederationTestSupport",
+                "FederationNode", "FederationCore", "FederationHTTP", "FederationOpenAI",
+                "FederationTestSupport",
                 hummingbird, hummingbirdTesting, httpClient,
                 logging, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
@@ -172,7 +183,8 @@ let package = Package(
             name: "FederationCatalogServiceTests",
             dependencies: [
                 "FederationCatalogService", "FederationCore", "FederationRedis", "FederationState",
-                "FederationConfig", "FederationTestSupport", "FederationNode", hummingbird, hummingbirdTesting,
+                "FederationConfig", "FederationTestSupport", "FederationNode", hummingbird,
+                hummingbirdTesting,
                 logging, lifecycle, httpClient,
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
@@ -188,14 +200,17 @@ let package = Package(
         .executableTarget(
             name: "federation-health",
             dependencies: [
-                "FederationHealthService", "FederationServiceKit", "FederationRedis", argumentParser, hummingbird,
+                "FederationHealthService", "FederationServiceKit", "FederationRedis", argumentParser,
+                hummingbird,
                 logging,
             ]),
         .testTarget(
             name: "FederationHealthServiceTests",
             dependencies: [
-                "FederationHealthService", "FederationCore", "FederationRedis", "FederationState", "FederationConfig",
-                "FederationNode", "FederationTestSupport", hummingbird, hummingbirdTesting, httpClient, logging,
+                "FederationHealthService", "FederationCore", "FederationRedis", "FederationState",
+                "FederationConfig",
+                "FederationNode", "FederationTestSupport", hummingbird, hummingbirdTesting, httpClient,
+                logging,
                 lifecycle, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
@@ -242,7 +257,8 @@ let package = Package(
             name: "FederationGatewayServiceTests",
             dependencies: [
                 "FederationGatewayService", "FederationCore", "FederationRedis", "FederationState",
-                "FederationConfig", "FederationHTTP", "FederationOpenAI", "FederationNode", "FederationTestSupport",
+                "FederationConfig", "FederationHTTP", "FederationOpenAI", "FederationNode",
+                "FederationTestSupport",
                 "FederationHealthService",
                 hummingbird, hummingbirdTesting, httpClient, logging, lifecycle, nioCore,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -269,7 +285,8 @@ let package = Package(
         .executableTarget(
             name: "federation-loadgen",
             dependencies: [
-                "FederationCore", argumentParser, httpClient, nioCore, .product(name: "NIOPosix", package: "swift-nio"),
+                "FederationCore", argumentParser, httpClient, nioCore,
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
@@ -284,13 +301,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .executableTarget(
-            name: "fedctl", dependencies: ["FederationCtl", "FederationCore", "FederationState", argumentParser]),
+            name: "fedctl",
+            dependencies: [
+                "FederationCtl", "FederationTop", "FederationCore", "FederationState", argumentParser,
+            ]),
         .testTarget(
             name: "FederationCtlTests",
             dependencies: [
                 "FederationCtl", "fedctl", "FederationCore", "FederationRedis", "FederationState",
-                "FederationConfig", "FederationTestSupport", "FederationCatalogService", "FederationHealthService",
-                "FederationRouterService", "FederationGatewayService", "FederationNode", argumentParser, httpClient,
+                "FederationConfig", "FederationTestSupport", "FederationCatalogService",
+                "FederationHealthService",
+                "FederationRouterService", "FederationGatewayService", "FederationNode", argumentParser,
+                httpClient,
                 hummingbird, logging, lifecycle, nioCore,
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
@@ -303,18 +325,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
 
-        // `fedctl top`: the live terminal dashboard over every service's HTTP API (docs/TOP.md);
-        // `fedtop` runs it on its own.
+        // `fedctl top`: the live terminal dashboard over every service's HTTP API (docs/TOP.md).
         .target(
             name: "FederationTop",
             dependencies: [httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio")]),
-        .executableTarget(name: "fedtop", dependencies: ["FederationTop", argumentParser]),
         .testTarget(
             name: "FederationTopTests",
             dependencies: [
-                "FederationTop", "FederationTestSupport", "FederationCatalogService", "FederationHealthService",
+                "FederationTop", "FederationTestSupport", "FederationCatalogService",
+                "FederationHealthService",
                 "FederationRouterService", "FederationGatewayService", "FederationNode", "FederationConfig",
-                "FederationCore", "FederationRedis", "FederationState", hummingbird, logging, lifecycle, httpClient,
+                "FederationCore", "FederationRedis", "FederationState", hummingbird, logging, lifecycle,
+                httpClient,
                 nioCore, .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
     ],

@@ -124,7 +124,7 @@ public struct Endpoints: ParsableArguments, Sendable {
     }
 
     /// `host:port` becomes `http://host:port`; a trailing `/` goes; nil when it is no URL with a host.
-    static func normalizedHTTP(_ text: String) -> String? {
+    public static func normalizedHTTP(_ text: String) -> String? {
         var value = text.trimmingCharacters(in: .whitespaces)
         if !value.contains("://") { value = "http://" + value }
         while value.hasSuffix("/") { value.removeLast() }

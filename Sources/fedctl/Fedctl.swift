@@ -26,7 +26,7 @@ struct Fedctl: AsyncParsableCommand {
             """,
         subcommands: [
             Register.self, Deregister.self, Nodes.self, Models.self, Health.self, Circuits.self, Circuit.self,
-            Route.self, Infer.self, Stream.self, Report.self, Stats.self, Policy.self, Cluster.self,
+            Route.self, Infer.self, Stream.self, Report.self, Stats.self, Policy.self, Cluster.self, Top.self,
         ])
 
     /// Parses, runs, and exits with fedctl's documented codes (ArgumentParser's usage code 64
