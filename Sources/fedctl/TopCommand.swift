@@ -31,18 +31,23 @@ struct Top: AsyncParsableCommand {
         }
     }
 
+    /// The replicas to show: `--gateway` (or FEDCTL_GATEWAY) and every `--also-gateway`; both local
+    /// replicas when none is named.
+    func gatewayURLs(environment: [String: String]) -> [String] {
+        let named =
+            endpoints.gateway != nil || !(environment[ServiceKind.gateway.environmentVariable] ?? "").isEmpty
+        guard named || !alsoGateways.isEmpty else { return TopOptions().gateways }
+        return [endpoints.urls(environment: environment).gateway]
+            + alsoGateways.compactMap(Endpoints.normalizedHTTP)
+    }
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let urls = endpoints.urls(environment: environment)
-        let named =
-            endpoints.gateway != nil || !(environment[ServiceKind.gateway.environmentVariable] ?? "").isEmpty
-        let gateways =
-            named || !alsoGateways.isEmpty
-            ? [urls.gateway] + alsoGateways.compactMap(Endpoints.normalizedHTTP)
-            : TopOptions().gateways
         try await TopProgram.run(
             TopOptions(
-                catalog: urls.catalog, health: urls.health, router: urls.router, gateways: gateways,
-                adminToken: urls.adminToken, interval: .milliseconds(Int64((interval * 1000).rounded()))))
+                catalog: urls.catalog, health: urls.health, router: urls.router,
+                gateways: gatewayURLs(environment: environment), adminToken: urls.adminToken,
+                interval: .milliseconds(Int64((interval * 1000).rounded()))))
     }
 }

@@ -34,6 +34,23 @@ import Testing
         #expect(try parse(Nodes.self, ["nodes", "--json"]).output.json)
     }
 
+    @Test func topShowsBothLocalReplicasUnlessGatewaysAreNamed() throws {
+        #expect(
+            try parse(Top.self, ["top"]).gatewayURLs(environment: [:])
+                == ["http://127.0.0.1:8080", "http://127.0.0.1:8081"])
+        #expect(
+            try parse(Top.self, ["top", "--gateway", "g:1", "--also-gateway", "h:2/"]).gatewayURLs(
+                environment: [:])
+                == ["http://g:1", "http://h:2"])
+        #expect(
+            try parse(Top.self, ["top"]).gatewayURLs(environment: ["FEDCTL_GATEWAY": "http://e:3"]) == [
+                "http://e:3"
+            ])
+        #expect(try parse(Top.self, ["top", "--interval", "0.5"]).interval == 0.5)
+        #expect(failure(["top", "--interval", "0"])?.status == 2)
+        #expect(failure(["top", "--also-gateway", "ftp://x"])?.status == 2)
+    }
+
     @Test func environmentFillsWhatFlagsLeaveOpen() throws {
         let endpoints = try parse(Nodes.self, ["nodes", "--router", "http://r:1"]).endpoints
         let urls = endpoints.urls(environment: [

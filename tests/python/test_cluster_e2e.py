@@ -199,6 +199,53 @@ def test_fedctl_against_the_running_cluster(cluster):
     fedctl(cluster, "report", "ap-south-cpu-01", "--ok", "--latency-ms", "40")
 
 
+def test_fedctl_top_in_a_real_terminal(cluster, tmp_path):
+    """`fedctl top` in tmux against the running cluster: tabs switch on keys, q quits with 0 and the
+    terminal's settings are what they were before."""
+    binary = pathlib.Path(
+        subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO_ROOT, check=True,
+                       capture_output=True, text=True).stdout.strip()
+    ) / "fedctl"
+    session = f"fed-e2e-{os.getpid()}"
+    script = tmp_path / "top.sh"
+    script.write_text(
+        f"stty -g > {tmp_path}/before\n"
+        f"{binary} top --gateway {cluster.gateways[0]} --also-gateway {cluster.gateways[1]} "
+        f"--catalog {cluster.catalog} --health {cluster.health} --router {cluster.router} --interval 0.3\n"
+        f"echo $? > {tmp_path}/status\n"
+        f"stty -g > {tmp_path}/after\n"
+        "sleep 60\n"
+    )
+    for gateway in cluster.gateways:
+        assert post(gateway + "/v1/chat/completions", CHAT)[0] == 200
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], check=True,
+                              capture_output=True, text=True).stdout
+
+    def keys(*names: str):
+        subprocess.run(["tmux", "send-keys", "-t", session, *names], check=True)
+
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "32", f"bash {script}"],
+                   check=True)
+    try:
+        eventually(lambda: "3 nodes" in screen() and "[1 Catalog]" in screen(), what="the Catalog tab")
+        assert all(node in screen() for node in NODES)
+        keys("3")
+        eventually(lambda: "[3 Routing]" in screen() and "gateway-2" in screen(), what="both replicas' decisions")
+        keys("4")
+        eventually(lambda: "[4 Circuits]" in screen(), what="the Circuits tab")
+        keys("Tab")
+        eventually(lambda: "[5 Stats]" in screen() and "2 live replicas" in screen(), what="the Stats tab")
+        keys("q")
+        eventually(lambda: (tmp_path / "after").exists(), timeout=10, what="fedctl top to quit")
+        assert (tmp_path / "status").read_text().strip() == "0"
+        assert (tmp_path / "after").read_text() == (tmp_path / "before").read_text()
+        assert "[5 Stats]" not in screen()  # the alternate screen is gone
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
 def test_five_published_failure_reports_move_both_replicas_off_the_node(cluster):
     status, headers, _ = post(cluster.gateways[0] + "/v1/chat/completions", CHAT)
     assert status == 200
