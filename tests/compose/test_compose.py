@@ -152,7 +152,7 @@ def cluster():
     say(f"project {PROJECT}: front on 127.0.0.1:{project.front_port}, redis on 127.0.0.1:{project.redis_port}")
     try:
         started = time.monotonic()
-        project.run("build", timeout=3600)
+        project.run("build", timeout=7200)  # a cold builder stage took 48 min on a loaded machine
         say(f"build: {time.monotonic() - started:.0f} s")
         started = time.monotonic()
         project.run("up", "-d", "--scale", f"gateway={GATEWAYS}", timeout=600)
