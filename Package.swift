@@ -328,11 +328,13 @@ let package = Package(
         // `fedctl top`: the live terminal dashboard over every service's HTTP API (docs/TOP.md).
         .target(
             name: "FederationTop",
-            dependencies: [httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio")]),
+            dependencies: [
+                "FederationCtl", httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "FederationTopTests",
             dependencies: [
-                "FederationTop", "FederationTestSupport", "FederationCatalogService",
+                "FederationTop", "FederationCtl", "FederationTestSupport", "FederationCatalogService",
                 "FederationHealthService",
                 "FederationRouterService", "FederationGatewayService", "FederationNode", "FederationConfig",
                 "FederationCore", "FederationRedis", "FederationState", hummingbird, logging, lifecycle,

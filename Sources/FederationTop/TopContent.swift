@@ -70,12 +70,12 @@ struct TopContent {
         content.summary = "\(s.nodes.count) nodes · \(s.models.count) models"
         if s.nodes.isEmpty { content.rows.append(empty(s, "no nodes registered")) }
         for node in s.nodes {
-            let lease = node.leaseExpiresAt.map { Format.span($0 - s.fetchedAtMs) } ?? "perm"
+            let lease = node.leaseExpiresAt.map { TopFormat.span($0 - s.fetchedAtMs) } ?? "perm"
             content.rows.append(
                 nodes.line(
                     [
                         node.id, node.region, node.gpu.map { $0 ? "yes" : "no" } ?? "-", node.privacy ?? "-",
-                        Format.number(node.cost, digits: 2), lease, node.models.joined(separator: ", "),
+                        TopFormat.number(node.cost, digits: 2), lease, node.models.joined(separator: ", "),
                     ], width: width))
         }
         content.rows.append("")
@@ -112,12 +112,12 @@ struct TopContent {
             content.rows.append(
                 table.line(
                     [
-                        h.node, h.state, Format.number(h.latencyP50Ms), Format.number(h.latencyP99Ms),
-                        h.latencySource ?? "-", Format.number(h.throughput, digits: 0),
-                        Format.int(h.queueDepth),
-                        Format.int(h.consecutiveFailures),
-                        "\(Format.int(h.totalSuccesses))/\(Format.int(h.totalFailures))",
-                        Format.ago(h.lastCheck, now: s.fetchedAtMs), h.reason ?? "",
+                        h.node, h.state, TopFormat.number(h.latencyP50Ms), TopFormat.number(h.latencyP99Ms),
+                        h.latencySource ?? "-", TopFormat.number(h.throughput, digits: 0),
+                        TopFormat.int(h.queueDepth),
+                        TopFormat.int(h.consecutiveFailures),
+                        "\(TopFormat.int(h.totalSuccesses))/\(TopFormat.int(h.totalFailures))",
+                        TopFormat.ago(h.lastCheck, now: s.fetchedAtMs), h.reason ?? "",
                     ], width: width))
         }
         return content
@@ -144,9 +144,9 @@ struct TopContent {
             content.rows.append(
                 table.line(
                     [
-                        Format.clock(d.timeMs), d.gateway, d.model ?? "-", d.node ?? "-", d.region ?? "-",
-                        Format.int(d.status), Format.number(d.latencyMs), Format.int(d.attempts),
-                        Format.number(d.score, digits: 2), d.streamed ? "yes" : "no", d.strategy ?? "-",
+                        TopFormat.clock(d.timeMs), d.gateway, d.model ?? "-", d.node ?? "-", d.region ?? "-",
+                        TopFormat.int(d.status), TopFormat.number(d.latencyMs), TopFormat.int(d.attempts),
+                        TopFormat.number(d.score, digits: 2), d.streamed ? "yes" : "no", d.strategy ?? "-",
                         d.error ?? "", d.capability ?? "-", d.requestId,
                     ], width: width))
         }
@@ -171,7 +171,7 @@ struct TopContent {
                 if let until = c.openUntil {
                     reset =
                         until > s.fetchedAtMs
-                        ? "half-open in \(Format.span(until - s.fetchedAtMs))" : "half-open now"
+                        ? "half-open in \(TopFormat.span(until - s.fetchedAtMs))" : "half-open now"
                 } else {
                     reset = "-"
                 }
@@ -181,8 +181,8 @@ struct TopContent {
             content.rows.append(
                 table.line(
                     [
-                        c.node, c.state, Format.int(c.consecutiveFailures), Format.int(c.trips),
-                        Format.ago(c.openedAt, now: s.fetchedAtMs), reset,
+                        c.node, c.state, TopFormat.int(c.consecutiveFailures), TopFormat.int(c.trips),
+                        TopFormat.ago(c.openedAt, now: s.fetchedAtMs), reset,
                     ], width: width))
         }
         return content
@@ -198,22 +198,23 @@ struct TopContent {
         let rate = cluster.successRate
         let gaugeWidth = max(0, min(40, width - 40))
         content.rows.append(
-            "success  " + Format.gauge(rate, width: gaugeWidth) + " "
-                + (rate.map { Format.number($0 * 100) + "%" } ?? "-")
+            "success  " + TopFormat.gauge(rate, width: gaugeWidth) + " "
+                + (rate.map { TopFormat.number($0 * 100) + "%" } ?? "-")
                 + "  (\(cluster.successfulRequests) ok, \(cluster.failedRequests) failed)")
         content.rows.append(
-            "req/s    " + Format.number(s.requestsPerSecond)
+            "req/s    " + TopFormat.number(s.requestsPerSecond)
                 + (s.requestsPerSecond == nil
                     ? "  (after the next refresh)" : "  (cluster total_requests per second)"))
         if let p99 = s.decisionLatencyP99 {
             content.rows.append(
-                "p99      " + Format.number(p99.ms)
+                "p99      " + TopFormat.number(p99.ms)
                     + " ms  (computed from the last \(p99.count) routing decisions)")
         } else {
             content.rows.append("p99      -  (no routing decisions yet)")
         }
         content.rows.append(
-            "avg      " + Format.number(cluster.averageLatencyMs) + " ms · requests \(cluster.totalRequests)"
+            "avg      " + TopFormat.number(cluster.averageLatencyMs)
+                + " ms · requests \(cluster.totalRequests)"
                 + " · tokens \(cluster.totalTokens) · streams \(cluster.activeStreams)")
         content.rows.append("")
         let table = TextTable(columns: [
@@ -230,8 +231,8 @@ struct TopContent {
                 table.line(
                     [
                         r.gateway, "\(r.totalRequests)", "\(r.successfulRequests)", "\(r.failedRequests)",
-                        r.successRate.map { Format.number($0 * 100) + "%" } ?? "-", "\(r.totalTokens)",
-                        Format.number(r.averageLatencyMs), "\(r.activeStreams)",
+                        r.successRate.map { TopFormat.number($0 * 100) + "%" } ?? "-", "\(r.totalTokens)",
+                        TopFormat.number(r.averageLatencyMs), "\(r.activeStreams)",
                     ], width: width))
         }
         return content
@@ -243,8 +244,10 @@ struct TopContent {
             content.rows.append(empty(s, "no policy: the router did not answer"))
             return content
         }
-        content.summary = "version \(Format.int(policy.version))"
-        content.fixed = ["live routing policy (router GET /v1/policy), version \(Format.int(policy.version))"]
+        content.summary = "version \(TopFormat.int(policy.version))"
+        content.fixed = [
+            "live routing policy (router GET /v1/policy), version \(TopFormat.int(policy.version))"
+        ]
         content.rows = policy.document.prettyLines()
         return content
     }

@@ -1,3 +1,5 @@
+import FederationCtl
+
 /// Reads the services' JSON answers into the snapshot's parts. Defensive: a wrong top-level shape
 /// is an error naming the route (shown in the tab); a malformed element or field is skipped.
 enum TopDecoding {
@@ -5,7 +7,7 @@ enum TopDecoding {
         var description: String
     }
 
-    static func list(_ tree: JSONTree, key: String, route: String) throws -> [JSONTree] {
+    static func list(_ tree: JSON, key: String, route: String) throws -> [JSON] {
         guard let items = tree[key]?.array else {
             throw ShapeError(description: "\(route) answered JSON without a \"\(key)\" array")
         }
@@ -13,7 +15,7 @@ enum TopDecoding {
     }
 
     /// Catalog `GET /v1/nodes`.
-    static func nodes(_ tree: JSONTree) throws -> [TopSnapshot.Node] {
+    static func nodes(_ tree: JSON) throws -> [TopSnapshot.Node] {
         try list(tree, key: "nodes", route: "GET /v1/nodes").compactMap { item in
             guard let id = item["id"]?.string else { return nil }
             return TopSnapshot.Node(
@@ -26,7 +28,7 @@ enum TopDecoding {
     }
 
     /// Catalog `GET /v1/models`.
-    static func models(_ tree: JSONTree) throws -> [TopSnapshot.Model] {
+    static func models(_ tree: JSON) throws -> [TopSnapshot.Model] {
         try list(tree, key: "models", route: "GET /v1/models").compactMap { item in
             guard let id = item["id"]?.string else { return nil }
             return TopSnapshot.Model(
@@ -36,7 +38,7 @@ enum TopDecoding {
     }
 
     /// Health `GET /v1/health`.
-    static func health(_ tree: JSONTree) throws -> (leader: String?, nodes: [TopSnapshot.Health]) {
+    static func health(_ tree: JSON) throws -> (leader: String?, nodes: [TopSnapshot.Health]) {
         let nodes = try list(tree, key: "nodes", route: "GET /v1/health").compactMap {
             item -> TopSnapshot.Health? in
             guard let node = item["node"]?.string else { return nil }
@@ -52,7 +54,7 @@ enum TopDecoding {
     }
 
     /// Health `GET /v1/circuits`.
-    static func circuits(_ tree: JSONTree) throws -> [TopSnapshot.Circuit] {
+    static func circuits(_ tree: JSON) throws -> [TopSnapshot.Circuit] {
         try list(tree, key: "circuits", route: "GET /v1/circuits").compactMap { item in
             guard let node = item["node"]?.string else { return nil }
             return TopSnapshot.Circuit(
@@ -63,7 +65,7 @@ enum TopDecoding {
     }
 
     /// Router `GET /v1/policy`.
-    static func policy(_ tree: JSONTree) throws -> TopSnapshot.Policy {
+    static func policy(_ tree: JSON) throws -> TopSnapshot.Policy {
         guard let document = tree["document"], document.object != nil else {
             throw ShapeError(description: "GET /v1/policy answered JSON without a \"document\" object")
         }
@@ -71,7 +73,7 @@ enum TopDecoding {
     }
 
     /// Gateway `GET /v1/decisions`.
-    static func decisions(_ tree: JSONTree, gatewayURL: String) throws -> [TopSnapshot.Decision] {
+    static func decisions(_ tree: JSON, gatewayURL: String) throws -> [TopSnapshot.Decision] {
         let gateway = tree["gateway"]?.string ?? gatewayURL
         return try list(tree, key: "decisions", route: "GET /v1/decisions").compactMap { item in
             guard let time = item["time_ms"]?.int64 else { return nil }
@@ -87,7 +89,7 @@ enum TopDecoding {
         }
     }
 
-    static func stats(_ tree: JSONTree, gateway: String) -> TopSnapshot.Stats {
+    static func stats(_ tree: JSON, gateway: String) -> TopSnapshot.Stats {
         TopSnapshot.Stats(
             gateway: tree["gateway"]?.string ?? gateway,
             totalRequests: max(0, tree["total_requests"]?.int64 ?? 0),
@@ -100,7 +102,7 @@ enum TopDecoding {
 
     /// Gateway `GET /v1/stats?scope=cluster`: the sum and every live replica.
     static func clusterStats(
-        _ tree: JSONTree
+        _ tree: JSON
     ) throws -> (cluster: TopSnapshot.Stats, replicas: [TopSnapshot.Stats]) {
         guard tree["total_requests"] != nil else {
             throw ShapeError(
@@ -113,7 +115,7 @@ enum TopDecoding {
     }
 
     /// An OpenAI-style error body's message, when the answer has one.
-    static func errorMessage(_ tree: JSONTree?) -> String? {
+    static func errorMessage(_ tree: JSON?) -> String? {
         tree?["error"]?["message"]?.string
     }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FederationCtl
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -131,7 +132,7 @@ public final class TopFetcher: Sendable {
     /// service, its URL and what to do.
     func get<T: Sendable>(
         _ source: TopSnapshot.Source, _ base: String, _ path: String,
-        _ decode: @Sendable (JSONTree) throws -> T
+        _ decode: @Sendable (JSON) throws -> T
     ) async -> Result<T, FetchFailure> {
         let url = base.hasSuffix("/") ? String(base.dropLast()) + path : base + path
         var request = HTTPClientRequest(url: url)
@@ -144,7 +145,7 @@ public final class TopFetcher: Sendable {
         do {
             let response = try await http.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 8 << 20)
-            let tree = JSONTree.parse(Data(body.readableBytesView))
+            let tree = JSON.parse(Array(body.readableBytesView))
             guard response.status == .ok else {
                 let detail = TopDecoding.errorMessage(tree).map { ": " + $0 } ?? ""
                 return .failure(

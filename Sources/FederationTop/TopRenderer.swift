@@ -72,8 +72,9 @@ public enum TopRenderer {
             let up = gateways.filter { snapshot.errors[$0] == nil }.count
             parts.append("gateways \(up)/\(gateways.count) ok")
         }
-        var line = " " + parts.joined(separator: "  ") + " │ " + Format.clock(snapshot.fetchedAtMs) + " UTC"
-        if let took = snapshot.fetchDurationMs { line += " (\(Format.number(took, digits: 0)) ms)" }
+        var line =
+            " " + parts.joined(separator: "  ") + " │ " + TopFormat.clock(snapshot.fetchedAtMs) + " UTC"
+        if let took = snapshot.fetchDurationMs { line += " (\(TopFormat.number(took, digits: 0)) ms)" }
         let errors = snapshot.errors.count
         line += errors == 0 ? " │ no errors" : " │ \(errors) error\(errors == 1 ? "" : "s")"
         return line + " │ q quit  ? help"
@@ -81,7 +82,7 @@ public enum TopRenderer {
 }
 
 /// Number and time formatting for the tabs (no Foundation formatters: same text everywhere).
-enum Format {
+enum TopFormat {
     static func number(_ value: Double?, digits: Int = 1) -> String {
         guard let value, value.isFinite else { return "-" }
         guard abs(value) < 1e15 else { return value > 0 ? "huge" : "-huge" }

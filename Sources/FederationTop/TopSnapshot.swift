@@ -1,3 +1,5 @@
+import FederationCtl
+
 /// Everything the dashboard shows, as of one fetch: a pure value, so frames can be rendered (and
 /// tested) from fixed data. Fields are display-level (strings and numbers as the services sent
 /// them); a field a service did not send is nil, never a guess.
@@ -200,9 +202,9 @@ public struct TopSnapshot: Sendable, Equatable {
     /// The live routing policy (router `GET /v1/policy`).
     public struct Policy: Sendable, Equatable {
         public var version: Int64?
-        public var document: JSONTree
+        public var document: JSON
 
-        public init(version: Int64?, document: JSONTree) {
+        public init(version: Int64?, document: JSON) {
             self.version = version
             self.document = document
         }

@@ -212,3 +212,21 @@ import Testing
         #expect(ModelSpec(argument: "m1=") == nil)
     }
 }
+
+/// What fedctl and `fedctl top` decode every service answer with.
+@Suite struct JSONParsingTests {
+    @Test func deepNestingIsRefusedBeforeFoundationSeesIt() {
+        // Foundation's JSONDecoder traps past ~512 levels; the nesting guard answers nil instead.
+        #expect(JSON.parse(String(repeating: "[", count: 100_000)) == nil)
+        #expect(JSON.parse(String(repeating: "[", count: 600) + String(repeating: "]", count: 600)) == nil)
+        let shallow = String(repeating: "[", count: 10) + "1" + String(repeating: "]", count: 10)
+        #expect(JSON.parse(shallow) != nil)
+    }
+
+    @Test func numbersOutsideEveryIntegerTypeAreAbsentNotATrap() {
+        let value = JSON.parse(#"{"a":1e300,"b":-1e300,"c":42}"#)
+        #expect(value?["a"]?.int64 == nil)
+        #expect(value?["b"]?.int == nil)
+        #expect(value?["c"]?.int == 42)
+    }
+}

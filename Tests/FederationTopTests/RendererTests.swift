@@ -1,3 +1,4 @@
+import FederationCtl
 import Testing
 
 @testable import FederationTop
@@ -86,15 +87,15 @@ extension RendererTests {
 
 extension RendererTests {
     @Test func theGauge() {
-        #expect(Format.gauge(0.5, width: 10) == "[█████░░░░░]")
-        #expect(Format.gauge(1, width: 4) == "[████]")
-        #expect(Format.gauge(0, width: 4) == "[░░░░]")
-        #expect(Format.gauge(0.999, width: 10) == "[█████████░]")  // never full before 100 %
-        #expect(Format.gauge(7, width: 3) == "[███]")
-        #expect(Format.gauge(-1, width: 3) == "[░░░]")
-        #expect(Format.gauge(nil, width: 3) == "[···]")
-        #expect(Format.gauge(.nan, width: 3) == "[···]")
-        #expect(Format.gauge(0.5, width: -2) == "[]")
+        #expect(TopFormat.gauge(0.5, width: 10) == "[█████░░░░░]")
+        #expect(TopFormat.gauge(1, width: 4) == "[████]")
+        #expect(TopFormat.gauge(0, width: 4) == "[░░░░]")
+        #expect(TopFormat.gauge(0.999, width: 10) == "[█████████░]")  // never full before 100 %
+        #expect(TopFormat.gauge(7, width: 3) == "[███]")
+        #expect(TopFormat.gauge(-1, width: 3) == "[░░░]")
+        #expect(TopFormat.gauge(nil, width: 3) == "[···]")
+        #expect(TopFormat.gauge(.nan, width: 3) == "[···]")
+        #expect(TopFormat.gauge(0.5, width: -2) == "[]")
     }
 
     @Test func truncationCountsDisplayColumnsAndOutsideTextCannotReachTheTerminal() {
@@ -118,16 +119,16 @@ extension RendererTests {
     }
 
     @Test func numbersFromOutsideNeverTrap() {
-        #expect(Format.number(1e300) == "huge")
-        #expect(Format.number(.infinity) == "-")
-        #expect(Format.number(-0.04) == "0.0")
-        #expect(Format.number(-0.06) == "-0.1")
-        #expect(Format.clock(.min) != "")
-        #expect(Format.number(2.345, digits: 2) == "2.35")
-        #expect(Format.span(.max) != "")
-        #expect(Format.ago(.min, now: .max) == "-")
-        #expect(Format.clock(-1) == "23:59:59")
-        #expect(JSONTree.number(1e300).int64 == nil)
-        #expect(JSONTree.number(.nan).double == nil)
+        #expect(TopFormat.number(1e300) == "huge")
+        #expect(TopFormat.number(.infinity) == "-")
+        #expect(TopFormat.number(-0.04) == "0.0")
+        #expect(TopFormat.number(-0.06) == "-0.1")
+        #expect(TopFormat.clock(.min) != "")
+        #expect(TopFormat.number(2.345, digits: 2) == "2.35")
+        #expect(TopFormat.span(.max) != "")
+        #expect(TopFormat.ago(.min, now: .max) == "-")
+        #expect(TopFormat.clock(-1) == "23:59:59")
+        #expect(JSON.number(1e300).int64 == nil)
+        #expect(JSON.number(.nan).double == nil)
     }
 }
