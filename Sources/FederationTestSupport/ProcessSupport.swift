@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -6,6 +7,20 @@ import Foundation
 
 /// Asks the kernel for a free TCP port on loopback (bind to port 0, read it, close).
 public func freeLoopbackPort() throws -> Int {
+    // The kernel hands a port that was just free to the next bind(0) too, and this process starts
+    // many servers at once: two tests given the same port would share one redis-server (the
+    // second fails to bind, yet its PING is answered by the first) until one of them stops it.
+    // So a port is handed out at most once per process.
+    for _ in 0..<64 {
+        let port = try kernelFreeLoopbackPort()
+        if handedOutPorts.withLock({ $0.insert(port).inserted }) { return port }
+    }
+    throw RedisServerError(message: "no loopback port that this process has not used already")
+}
+
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+private func kernelFreeLoopbackPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw RedisServerError(message: "socket() failed: \(errno)") }
     defer { close(fd) }

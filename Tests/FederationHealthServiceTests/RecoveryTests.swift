@@ -28,7 +28,9 @@ import Testing
                                 try? await Task.sleep(for: .milliseconds(10))
                             }
                         }
-                        try await Task.sleep(for: .milliseconds(300))
+                        // the sampler has seen the ready state before Redis goes (on a loaded machine
+                        // its first answer can take longer than any fixed pause)
+                        #expect(try await eventually { statuses.withLock { $0.first } == 200 })
                         let versionBefore =
                             Int(
                                 try await world.redis.command("GET", world.keys.version(.health)).string ?? ""
