@@ -8,8 +8,7 @@ import NIOCore
 
 /// A node's event stream whose head and first chunk arrived. Owned by one task at a time: the
 /// attempt that read the first chunk, then the relay.
-// @unchecked Sendable: its iterator is used by one task at a time (the attempt, then the relay), never concurrently.
-final class UpstreamStream: @unchecked Sendable {
+final class UpstreamStream: @unchecked Sendable {  // its iterator: one task at a time, never concurrently
     let response: HTTPClientResponse
     let headers: HTTPFields
     let status: Int
@@ -67,8 +66,7 @@ struct StreamTokenCounter: Sendable {
 }
 
 /// The relay's state, used by one task at a time (the relay task, then the response writer).
-// @unchecked Sendable: the writer and counter are touched by one task at a time (the relay task, then the writer's finish).
-final class RelayState: @unchecked Sendable {
+final class RelayState: @unchecked Sendable {  // writer and counter: one task at a time (relay, then finish)
     var writer: any ResponseBodyWriter
     var counter = StreamTokenCounter()
 
