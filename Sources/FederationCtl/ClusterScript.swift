@@ -49,14 +49,20 @@ public enum ClusterScript {
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: CtlError.failed("cannot run \(script): \(error)"))
-            }
+        return try await exitStatus(of: process) { CtlError.failed("cannot run \(script): \($0)") }
+    }
+}
+
+/// Starts `process` and waits (without blocking a thread) for its exit status; `notStarted` names
+/// the failure when it cannot start.
+func exitStatus(of process: Process, notStarted: (any Error) -> CtlError) async throws -> Int32 {
+    try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do {
+            try process.run()
+        } catch {
+            process.terminationHandler = nil
+            continuation.resume(throwing: notStarted(error))
         }
     }
 }

@@ -129,15 +129,8 @@ extension Ctl {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "\(editor) \"$1\"", "fedctl-editor", file]
-        return try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(
-                    throwing: CtlError.failed("cannot start the editor '\(editor)': \(error)"))
-            }
+        return try await exitStatus(of: process) {
+            CtlError.failed("cannot start the editor '\(editor)': \($0)")
         }
     }
 
