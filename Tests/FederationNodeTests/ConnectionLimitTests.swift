@@ -22,7 +22,8 @@ struct ConnectionLimitTests {
             #expect(slow.isClosed, "the node held a trickling connection for 30 s")
             #expect(slow.text.hasPrefix("HTTP/1.1 408"), "\(slow.text)")
 
-            let idle = try await connectAndSend(port: node.port, "GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n")
+            let idle = try await connectAndSend(
+                port: node.port, "GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n")
             #expect(try await idle.waitFor("\"ok\"", timeout: .seconds(30)))
             #expect(
                 try await idle.waitUntilClosed(timeout: .seconds(30)), "idle keep-alive connection kept open")
@@ -60,7 +61,7 @@ private func connectAndSend(port: Int, _ text: String) async throws -> RawConnec
         do {
             try await connection.send(text)
             return connection
-        } catch where attempt < 3 && connection.isClosed {
+        } catch  where attempt < 3 && connection.isClosed {
             attempt += 1
         }
     }
