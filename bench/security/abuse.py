@@ -10,15 +10,16 @@ from __future__ import annotations
 import errno
 import http.client
 import json
-import os
 import random
 import selectors
 import socket
-import statistics
 import threading
 import time
 
 from cluster import SecurityCluster, rss_kib
+
+# Set when the run is interrupted: attack workers stop taking new requests.
+STOP = threading.Event()
 
 CHAT = {"model": "llama-3-8b", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
 
@@ -243,11 +244,11 @@ def parallel(function, items: list, workers: int = 8) -> list:
         while True:
             with lock:
                 i = next(index, None)
-            if i is None:
+            if i is None or STOP.is_set():
                 return
             results[i] = function(items[i])
 
-    threads = [threading.Thread(target=work) for _ in range(workers)]
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
