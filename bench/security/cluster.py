@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import secrets
 import shutil
 import signal
@@ -63,6 +64,11 @@ def find_binaries(bin_dir: str | os.PathLike) -> pathlib.Path:
     for tool in ["redis-server", "redis-cli"]:
         if shutil.which(tool) is None:
             raise ClusterError(f"{tool} is not installed: apt-get install -y redis-server (Redis >= 7.0)")
+    version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
+    found = re.search(r"v=(\d+)\.", version)
+    if not found or int(found.group(1)) < 7:
+        raise ClusterError(f"redis-server >= 7.0 is needed (ACL selectors and %R~ read-only keys); this one says "
+                           f"'{version.strip()}': install Redis 7 (Debian 12: apt-get install -y redis-server)")
     return path
 
 
