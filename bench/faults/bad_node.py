@@ -12,7 +12,10 @@ and serves `POST /v1/chat/completions` and `GET /health` in one of two modes:
            `truncated` a 200 head announcing 4096 bytes of body, 20 sent, then the connection closes
            `badjson`   a well-framed 200 whose body is not JSON
 
-It starts in `slow`; SIGUSR1 switches it to `garbage`. Every answer is one line on stdout
+It starts in `slow` (or in `--mode garbage`); SIGUSR1 switches it to `garbage`. With
+`--healthy-probe` its /health stays a fast 200 in garbage mode too: a node that looks well to the
+health service and answers every request with garbage, so only the gateways' own outcome reports
+can take it out. Every answer is one line on stdout
 (`<CLOCK_MONOTONIC s> answer <mode> <kind> <path>`), so the suite counts what the node really sent. SIGTERM/SIGINT
 deregister it (DELETE /v1/nodes/{id}) and stop it.
 
@@ -36,8 +39,9 @@ GARBAGE_KINDS = ("bytes", "truncated", "badjson")
 
 
 class State:
-    def __init__(self, slow_seconds: float):
-        self.mode = "slow"
+    def __init__(self, slow_seconds: float, mode: str, healthy_probe: bool):
+        self.mode = mode
+        self.healthy_probe = healthy_probe
         self.slow_seconds = slow_seconds
         self.kinds = itertools.cycle(GARBAGE_KINDS)
         self.lock = threading.Lock()
@@ -95,7 +99,7 @@ def make_handler(state: State, node_id: str, model: str):
             self.close_connection = True
 
         def do_GET(self):
-            if state.mode == "garbage":
+            if state.mode == "garbage" and not (state.healthy_probe and self.path in ("/health", "/healthz")):
                 return self.garbage()
             if self.path in ("/health", "/healthz"):
                 self.answered("health")
@@ -139,11 +143,13 @@ def main() -> int:
     parser.add_argument("--register-url", required=True)
     parser.add_argument("--register-interval", type=float, default=10.0)
     parser.add_argument("--slow-seconds", type=float, default=2.0)
+    parser.add_argument("--mode", choices=("slow", "garbage"), default="slow")
+    parser.add_argument("--healthy-probe", action="store_true", help="/health stays a fast 200 in garbage mode")
     args = parser.parse_args()
     if not 0 < args.register_interval <= 3600 or not 0 <= args.slow_seconds <= 600:
         parser.error("--register-interval must be in (0, 3600] and --slow-seconds in [0, 600]")
 
-    state = State(args.slow_seconds)
+    state = State(args.slow_seconds, args.mode, args.healthy_probe)
     server = Server(("127.0.0.1", args.port), make_handler(state, args.node_id, args.model))
     stop = threading.Event()
     registration = {
@@ -173,7 +179,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
     threading.Thread(target=register_loop, daemon=True).start()
-    print(f"listening on {args.port} mode slow", flush=True)
+    print(f"listening on {args.port} mode {args.mode}", flush=True)
     server.serve_forever()
     try:
         catalog_call("DELETE", f"{args.register_url}/v1/nodes/{args.node_id}")

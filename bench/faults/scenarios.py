@@ -14,6 +14,7 @@ from load import Load, Sampler
 
 HERE = pathlib.Path(__file__).resolve().parent
 BAD_NODE = "bad-node-1"
+BAD_NODE_2 = "bad-node-2"
 
 
 class Context:
@@ -80,6 +81,10 @@ class Context:
         s = self.settings
         return s["probe_interval_s"] + s["health_lease_s"], \
             f"probe {s['probe_interval_s']:g} s + health lease {s['health_lease_s']:g} s"
+
+
+def fmt_s(seconds):
+    return "—" if seconds is None else f"{seconds:.2f} s"
 
 
 def view_of(sample, node):
@@ -160,6 +165,20 @@ def kill_gateway(ctx: Context):
     ctx.check("the front sends gateway-2's clients to it again", t_restart, min(back) if back else None, bound, text)
 
 
+def policy_document(raw):
+    """The stored policy as JSON without its `version` (the hash's field is authoritative)."""
+    if raw is None:
+        return None
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return raw
+    if isinstance(document, dict):
+        document.pop("version", None)
+        document.pop("updated_at", None)
+    return document
+
+
 def redis_snapshot(ctx: Context) -> dict:
     ns = ctx.settings["namespace"]
     redis = ctx.cluster.redis
@@ -168,7 +187,7 @@ def redis_snapshot(ctx: Context) -> dict:
         "nodes": nodes,
         "models": {n: sorted(m.decode() for m in redis("SMEMBERS", f"{ns}:node-models:{n}")) for n in nodes},
         "leases": sorted(m.decode() for m in redis("ZRANGE", f"{ns}:leases", 0, -1)),
-        "policy": redis("HGET", f"{ns}:policy", "document"),
+        "policy": policy_document(redis("HGET", f"{ns}:policy", "document")),
         "policy_version": redis("HGET", f"{ns}:policy", "version"),
     }
 
@@ -178,6 +197,10 @@ def compare_snapshots(ctx: Context, before: dict, after: dict, when: str):
         same = before[key] == after[key]
         ctx.facts.append(f"{when}: {key} {'unchanged' if same else 'CHANGED'}: {after[key] if not same else len(before[key])}"
                          + ("" if same else f" (before {before[key]})"))
+    if before["policy"] != after["policy"] and isinstance(before["policy"], dict) and isinstance(after["policy"], dict):
+        keys = sorted(k for k in set(before["policy"]) | set(after["policy"])
+                      if before["policy"].get(k) != after["policy"].get(k))
+        ctx.facts.append(f"{when}: policy keys that differ: {keys}")
     ctx.facts.append(f"{when}: policy document {'unchanged' if before['policy'] == after['policy'] else 'CHANGED'} "
                      f"(version {before['policy_version'] and before['policy_version'].decode()} → "
                      f"{after['policy_version'] and after['policy_version'].decode()})")
@@ -217,7 +240,7 @@ def restart_redis_empty(ctx: Context):
     targets = {
         "registrations back (SCARD nodes)": lambda: redis("SCARD", f"{ns}:nodes") == count,
         "leases back (ZCARD leases)": lambda: redis("ZCARD", f"{ns}:leases") == len(before["leases"]),
-        "policy back": lambda: redis("HGET", f"{ns}:policy", "document") == before["policy"],
+        "policy back (same document)": lambda: policy_document(redis("HGET", f"{ns}:policy", "document")) == before["policy"],
         "health records back (SCARD health-index)": lambda: redis("SCARD", f"{ns}:health-index") == count,
         "health leader lease held": lambda: redis("EXISTS", f"{ns}:health-leader") == 1,
     }
@@ -256,7 +279,10 @@ def pause_redis(ctx: Context):
     during = [s for s in ctx.sampler.samples if t_stop + 1 <= s["t"] <= t_cont]
     for gateway in ("gateway-1", "gateway-2"):
         ready = sum(1 for s in during if (s.get("ready") or {}).get(gateway) == 200)
-        ctx.facts.append(f"while Redis was paused {gateway}'s /readyz answered 200 in {ready} of {len(during)} samples")
+        slowest = max((s["ready_s"][gateway] for s in during if "ready_s" in s), default=None)
+        ctx.facts.append(f"while Redis was paused {gateway}'s /readyz answered 200 in {ready} of {len(during)} samples "
+                         f"(0.5 s timeout; slowest {fmt_s(slowest)}; other codes: "
+                         f"{sorted(collections.Counter(str((s.get('ready') or {}).get(gateway)) for s in during).items())})")
 
 
 def bad_node(ctx: Context):
@@ -271,38 +297,56 @@ def bad_node(ctx: Context):
     seen = ctx.wait_until(lambda: view_of(ctx.sampler.samples[-1], BAD_NODE) is not None, timeout=15)
     ctx.mark(f"gateway-1's view has {BAD_NODE}" if seen else f"{BAD_NODE} not in the view after 15 s")
     time.sleep(ctx.span(9, 22))
-    t_garbage = ctx.mark(f"{BAD_NODE} answers garbage")
+    t_garbage = ctx.mark(f"{BAD_NODE} answers garbage; {BAD_NODE_2} (garbage, healthy /health) registers")
     cluster.kill(BAD_NODE, signal.SIGUSR1)
-    time.sleep(ctx.span(9, 22))
-    t_end = ctx.fault_end(f"{BAD_NODE} stopped (deregisters)")
-    cluster.kill(BAD_NODE, signal.SIGTERM)
-    cluster.procs[BAD_NODE].wait(timeout=10)
+    # bad-node-1 is avoided by then (its reported latency is 2 s), so the garbage would meet only
+    # probes: bad-node-2 is new, answers /health at once (it looks like the fastest node) and every
+    # request with garbage, so the gateways meet garbage under load and must route around it
+    cluster.ports[BAD_NODE_2] = port_2 = free_port()
+    cluster.spawn(BAD_NODE_2, [sys.executable, HERE / "bad_node.py", "--port", port_2, "--node-id", BAD_NODE_2,
+                               "--region", "us-west", "--model", MODEL, "--register-url", cluster.url("catalog"),
+                               "--register-interval", f"{ctx.settings['register_interval_s']:g}",
+                               "--mode", "garbage", "--healthy-probe"])
+    time.sleep(ctx.span(10, 24))
+    t_end = ctx.fault_end("both bad nodes stopped (deregister)")
+    for name in (BAD_NODE, BAD_NODE_2):
+        cluster.kill(name, signal.SIGTERM)
+    for name in (BAD_NODE, BAD_NODE_2):
+        cluster.procs[name].wait(timeout=10)
     time.sleep(ctx.span(4, 8))
     answers = collections.Counter()
-    last_chat = {}
-    log_path = cluster.logs / f"{BAD_NODE}.log"
-    for line in log_path.read_text(errors="replace").splitlines():
-        parts = line.split()
-        if len(parts) == 5 and parts[1] == "answer":
-            answers[(parts[2], parts[3], parts[4])] += 1
-            if parts[4] == "/v1/chat/completions":
-                last_chat[parts[2]] = float(parts[0]) - ctx.t0
-    ctx.facts.append("what the bad node sent: " + ", ".join(f"{mode}/{kind} {path}: {n}" for (mode, kind, path), n
-                                                          in sorted(answers.items())))
+    last_chat, first_chat = {}, {}
+    for name in (BAD_NODE, BAD_NODE_2):
+        for line in (cluster.logs / f"{name}.log").read_text(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) == 5 and parts[1] == "answer":
+                answers[(name, parts[2], parts[3], parts[4])] += 1
+                if parts[4] == "/v1/chat/completions":
+                    at = float(parts[0]) - ctx.t0
+                    last_chat[(name, parts[2])] = at
+                    first_chat.setdefault((name, parts[2]), at)
+    ctx.facts.append("what the bad nodes sent: " + ", ".join(f"{name} {mode}/{kind} {path}: {n}" for
+                                                           (name, mode, kind, path), n in sorted(answers.items())))
     records = list(ctx.load.records)
     slow_served = [r for r in records if r.node == BAD_NODE and t_reg <= r.t < t_garbage]
     ctx.facts.append(f"slow phase: {len(slow_served)} client requests answered by {BAD_NODE}; "
                      f"{sum(1 for r in records if t_reg <= r.t < t_garbage and r.latency > 1.0)} of "
                      f"{sum(1 for r in records if t_reg <= r.t < t_garbage)} took over 1 s")
     bound, text = ctx.node_bound()
-    ctx.check("gateways stop sending chat requests to the garbage node (its last garbage chat answer)", t_garbage,
-              last_chat.get("garbage", t_garbage), bound, text)
-    ctx.check(f"gateway-1's view marks {BAD_NODE} not healthy/closed", t_garbage,
+    ctx.check(f"the gateways stop sending chat requests to the slow {BAD_NODE} (its last slow answer)", t_reg,
+              last_chat.get((BAD_NODE, "slow"), t_reg), bound, text)
+    ctx.check(f"gateway-1's view marks {BAD_NODE} (all garbage) not healthy/closed", t_garbage,
               ctx.sampler.first(t_garbage, lambda s: view_of(s, BAD_NODE) not in (None, ("healthy", "closed"))),
               bound, text)
-    if "slow" in last_chat:
-        ctx.facts.append(f"last slow chat answer at t={last_chat['slow']:.1f} s ({last_chat['slow'] - t_reg:.1f} s "
-                         "after registering)")
+    if (BAD_NODE_2, "garbage") in first_chat:
+        first = first_chat[(BAD_NODE_2, "garbage")]
+        ctx.check(f"the gateways stop sending chat requests to {BAD_NODE_2} (last garbage answer after its first)",
+                  first, last_chat[(BAD_NODE_2, "garbage")], bound, text)
+    else:
+        ctx.facts.append(f"{BAD_NODE_2} got no chat request: the gateways never chose it")
+    ctx.check(f"gateway-1's view marks {BAD_NODE_2} not healthy/closed", t_garbage,
+              ctx.sampler.first(t_garbage, lambda s: view_of(s, BAD_NODE_2) not in (None, ("healthy", "closed"))),
+              bound, text)
 
 
 class Scenario:
@@ -317,7 +361,7 @@ SCENARIOS = {s.key: s for s in [
     Scenario("d", "Redis killed and restarted (append-only file kept)", restart_redis),
     Scenario("e", "Redis restarted EMPTY (new data dir)", restart_redis_empty),
     Scenario("f", "Redis paused: SIGSTOP, then SIGCONT", pause_redis),
-    Scenario("g", "a node that answers slowly (2 s), then garbage", bad_node),
+    Scenario("g", "a node that answers slowly (2 s), then garbage (+ a second one, garbage from the start)", bad_node),
 ]}
 
 
@@ -337,7 +381,7 @@ def run(scenario: Scenario, bin_dir, config, settings, work: pathlib.Path, args,
         cluster.start()
         t0 = time.monotonic()
         replicas = {name: ("127.0.0.1", cluster.ports[name]) for name in ("gateway-1", "gateway-2")}
-        load = Load(replicas, args.clients, args.rate, args.client_timeout, t0)
+        load = Load(replicas, args.workers, args.rate, args.client_timeout, t0)
         sampler = Sampler(cluster, t0)
         ctx = Context(scenario.key, cluster, load, sampler, t0, settings, args.quick)
         load_before = load_average()
@@ -354,7 +398,8 @@ def run(scenario: Scenario, bin_dir, config, settings, work: pathlib.Path, args,
         result["seconds"] = time.monotonic() - started
         plot(ctx, result, out / f"faults-{scenario.key}.png")
         if args.keep:
-            (work / "records.json").write_text(json.dumps([{k: getattr(r, k) for k in r.__slots__} for r in load.records]))
+            (work / "records.json").write_text(json.dumps([{k: getattr(r, k) if k != "detail" else repr(r.detail)
+                                                          for k in r.__slots__} for r in load.records]))
             (work / "samples.json").write_text(json.dumps(sampler.samples))
         return result
     finally:
