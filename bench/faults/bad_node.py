@@ -69,7 +69,11 @@ def make_handler(state: State, node_id: str, model: str):
             pass
 
         def answered(self, kind: str):
-            print(f"{time.monotonic():.3f} answer {state.mode} {kind} {self.path}", flush=True)
+            # one write per line under a lock: print() writes the text and its newline apart, and
+            # lines of two threads then interleave
+            with state.lock:
+                sys.stdout.write(f"{time.monotonic():.3f} answer {state.mode} {kind} {self.path}\n")
+                sys.stdout.flush()
 
         def read_body(self):
             length = int(self.headers.get("Content-Length") or 0)

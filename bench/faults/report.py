@@ -32,10 +32,12 @@ def analyze(ctx, scenario) -> dict:
     bad = [r for r in records if r.outcome != "ok"]
     result["before_fault"] = sum(1 for r in bad if r.t < start - EPS)
     result["in_window"] = sum(1 for r in bad if start - EPS <= r.t <= end)
+    origin = ctx.recovery_from if ctx.recovery_from is not None else start
+    result["recovery_from"] = origin
     after = [r for r in bad if r.t >= start - EPS]
     if after:
         last = max(after, key=lambda r: r.t + r.latency)
-        result["recovery_s"] = last.t + last.latency - start
+        result["recovery_s"] = last.t + last.latency - origin
         result["recovery_text"] = f"{result['recovery_s']:.2f} s"
     else:
         result["recovery_s"] = 0.0
@@ -95,8 +97,15 @@ def plot(ctx, result, path):
     top.bar(x, failed, width=1.0, align="edge", bottom=ok, color="#e53935", label="failed (HTTP error / bad body)")
     top.bar(x, lost, width=1.0, align="edge", bottom=[a + b for a, b in zip(ok, failed)], color="black",
             label="lost (no answer)")
-    if any(retried):
-        top.plot([s + 0.5 for s in x], retried, color="#ff9800", marker=".", label="front retries (absorbed)")
+    # failures are a few per second against ~120 successes: they get an axis of their own
+    bad_axis = top.twinx()
+    centers = [s + 0.5 for s in x]
+    bad_axis.plot(centers, failed, color="#e53935", marker="v", markersize=4, linewidth=1, label="failed / s (right axis)")
+    bad_axis.plot(centers, lost, color="black", marker="x", markersize=4, linewidth=1, label="lost / s (right axis)")
+    bad_axis.plot(centers, retried, color="#ff9800", marker=".", linewidth=1, label="front retries / s (right axis)")
+    bad_axis.set_ylim(0, max(5, max(failed + lost + retried) * 1.3))
+    bad_axis.set_ylabel("failed, lost, front retries / s")
+    bad_axis.legend(loc="lower right", fontsize=8)
     top.set_ylabel("requests / s (by send time)")
     top.set_title(f"({result['key']}) {result['title']}: sent {result['sent']}, ok {result['ok']}, "
                   f"failed {result['failed']}, lost {result['lost']}", fontsize=10)
@@ -128,7 +137,7 @@ def plot(ctx, result, path):
         top.text(t + 0.1, top_y * (0.97 - 0.09 * (index % 4)), label, fontsize=7, va="top",
                  bbox={"facecolor": "white", "alpha": 0.7, "linewidth": 0})
     if result["recovery_s"] > 0:
-        recovered = start + result["recovery_s"]
+        recovered = result["recovery_from"] + result["recovery_s"]
         top.axvline(recovered, color="#1565c0", linewidth=1.5)
         top.text(recovered + 0.1, top_y * 0.55, f"all succeed again\n+{result['recovery_s']:.2f} s", fontsize=7,
                  color="#1565c0")
@@ -216,6 +225,28 @@ def write_report(out, results, settings, config, bin_dir, args, elapsed, load_en
         lines.append(f"  - not shown: ({key}) {what}: not reached in the {observed:.0f} s watched, shorter than "
                      f"the bound {bound:g} s ({text}); a full run watches longer")
     lines.append("")
+    lines.append("### Findings (from the counts above)")
+    lines.append("")
+    findings = 0
+    for r in results:
+        for (error, status, node, detail), n in r["error_sources"]:
+            findings += 1
+            if error == "bad_body":
+                lines.append(f"- ({r['key']}) {n} client requests got **HTTP 200 with a body that is not a chat "
+                             f"completion** (`X-Federation-Node: {node}`, body starts {detail}): the gateway relays a "
+                             "node's 200 without checking its body, so it neither retries it elsewhere nor reports a "
+                             "failure (the health log shows such answers counted as successes).")
+            else:
+                lines.append(f"- ({r['key']}) {n} × {error} (status {status}, node {node}, body starts {detail})")
+        for fact in r["facts"]:
+            if fact.startswith("slow phase:"):
+                findings += 1
+                lines.append(f"- ({r['key']}) {fact}: a node that just registered is routed by its probe round trip "
+                             "until its first answers report their latency, so a slow newcomer draws most of the traffic "
+                             "for about one of its response times.")
+    if not findings:
+        lines.append("- none: no request failed or was lost.")
+    lines.append("")
     lines.append("### Per scenario")
     for r in results:
         lines.append("")
@@ -225,6 +256,9 @@ def write_report(out, results, settings, config, bin_dir, args, elapsed, load_en
                      f"{fmt_ms(r['latency']['window_p50'])}/{fmt_ms(r['latency']['window_p99'])} in the window "
                      f"(max {fmt_ms(r['latency']['window_max'])}). ![timeline](faults-{r['key']}.png)")
         lines.append("")
+        if r["recovery_from"] != r["window"][0]:
+            lines.append(f"- client-visible recovery counted from t={r['recovery_from']:.1f} s (the garbage), not from "
+                         "the window's start")
         for home, c in r["per_replica"].items():
             lines.append(f"- clients of {home}: sent {c['sent']}, ok {c['ok']}, failed {c['failed']}, lost {c['lost']}, "
                          f"front retries {c['front_retries']}, redirected by the front's health check {c['redirected']}")

@@ -30,7 +30,7 @@ class Context:
         self.window = [None, None]
         self.checks: list = []  # (what, seconds or None, bound seconds, bound text)
         self.facts: list = []
-        self.extra_nodes: list = []
+        self.recovery_from = None  # when the client-visible recovery is counted from (default: the window's start)
 
     def span(self, quick: float, full: float) -> float:
         return quick if self.quick else full
@@ -299,6 +299,7 @@ def bad_node(ctx: Context):
     time.sleep(ctx.span(9, 22))
     t_garbage = ctx.mark(f"{BAD_NODE} answers garbage; {BAD_NODE_2} (garbage, healthy /health) registers")
     cluster.kill(BAD_NODE, signal.SIGUSR1)
+    ctx.recovery_from = t_garbage  # the slow phase fails nothing; recovery is from the garbage
     # bad-node-1 is avoided by then (its reported latency is 2 s), so the garbage would meet only
     # probes: bad-node-2 is new, answers /health at once (it looks like the fastest node) and every
     # request with garbage, so the gateways meet garbage under load and must route around it
