@@ -9,12 +9,10 @@ import pathlib
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
-HERE = pathlib.Path(__file__).resolve().parent
 
 # id, region, latency (federation-node --latency): all three may serve the suite's requests (the
 # default privacy is internal: us-west is internal, eu-west confidential in config/federation.yaml)

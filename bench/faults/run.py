@@ -35,7 +35,6 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PRODUCTS = ["federation-catalog", "federation-health", "federation-router", "federation-gateway", "federation-node"]
 HEALTH_LEASE_S = 5.0  # HealthServiceOptions' leader lease (docs/HEALTH.md; not a key of the file)
-HEALTH_LEASE_TRY_S = 1.5
 
 
 def fail(message: str) -> "NoReturn":  # noqa: F821
