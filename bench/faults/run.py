@@ -152,7 +152,7 @@ def main() -> int:
     def on_signal(number, _frame):
         raise KeyboardInterrupt(f"signal {number}")
 
-    for number in (signal.SIGTERM, signal.SIGHUP):
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # also when started with SIGINT ignored (a background job)
         signal.signal(number, on_signal)
     started = time.time()
     results = []
