@@ -25,15 +25,19 @@
 #   --rates "R…"       open-loop rates (default 500 1000 2500 5000)
 #   --holds "N…"       concurrent streams held through each target (default 1000)
 #   --trials N         propagation trials (default 100, --quick 10)
+#   --open-seconds S   measured seconds per target and rate in (b) (default 15, --quick 3)
+#   --no-client-compare  skip (b'), the load generator's NIO-vs-AsyncHTTPClient overhead
 # Writes bench/gateway/results/<UTC date and time>.md (or --out FILE) and prints it.
 set -euo pipefail
-QUICK=0 STANDIN=0 BUILD=1 KEEP=0 OUT="" BIN_DIR="" WORK_DIR="" PEER="" RATES_ARG="" HOLDS_ARG="" TRIALS_ARG=""
+QUICK=0 STANDIN=0 BUILD=1 KEEP=0 CLIENTS=1 OUT="" OPEN_SECONDS_ARG="" BIN_DIR="" WORK_DIR="" PEER="" RATES_ARG="" HOLDS_ARG="" TRIALS_ARG=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
     --gateway-standin) STANDIN=1 ;;
     --no-build) BUILD=0 ;;
     --keep) KEEP=1 ;;
+    --no-client-compare) CLIENTS=0 ;;
+    --open-seconds) OPEN_SECONDS_ARG=$2; shift ;;
     --out) OUT=$2; shift ;;
     --bin) BIN_DIR=$2; BUILD=0; shift ;;
     --work) WORK_DIR=$2; shift ;;
@@ -50,7 +54,7 @@ HERE="$ROOT/bench/gateway"
 cd "$ROOT"
 
 if [ "$QUICK" = 1 ]; then
-  WRK_ROUNDS=1 WRK_SECONDS=3 OPEN_SECONDS=3 OPEN_WARMUP=1 STREAM_SECONDS=3 HOLD=1000 TRIALS=10
+  WRK_ROUNDS=1 WRK_SECONDS=3 OPEN_SECONDS=3 OPEN_WARMUP=1 STREAM_SECONDS=2 HOLD=1000 TRIALS=10
 else
   WRK_ROUNDS=3 WRK_SECONDS=5 OPEN_SECONDS=15 OPEN_WARMUP=2 STREAM_SECONDS=10 HOLD=1000 TRIALS=100
 fi
@@ -58,6 +62,7 @@ read -r -a RATES <<<"${RATES_ARG:-500 1000 2500 5000}"
 read -r -a HOLDS <<<"${HOLDS_ARG:-$HOLD}"
 HOLD=${HOLDS[0]}
 TRIALS=${TRIALS_ARG:-$TRIALS}
+OPEN_SECONDS=${OPEN_SECONDS_ARG:-$OPEN_SECONDS}
 if [ -z "$PEER" ] && [ -x "$ROOT/.venv/bin/vllm-router" ]; then PEER="$ROOT/.venv/bin/vllm-router"; fi
 [ "$PEER" = none ] && PEER=""
 if [ -n "$PEER" ] && [ ! -x "$PEER" ]; then
@@ -102,6 +107,14 @@ cleanup() {
   [ -n "$CHILD" ] && { pkill -TERM -P "$CHILD"; kill "$CHILD"; } 2>/dev/null
   [ -n "$SLOW_PID" ] && kill "$SLOW_PID" 2>/dev/null
   [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null
+  # nginx is a daemon (not our child): wait for its master and workers, then SIGKILL what is left
+  for _ in $(seq 50); do
+    alive=0
+    for pid in $NGINX_PIDS; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in $NGINX_PIDS; do kill -9 "$pid" 2>/dev/null; done
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
   if [ "$KEEP" = 1 ] || [ "$status" != 0 ]; then
@@ -113,7 +126,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-CHILD="" SLOW_PID=""
+CHILD="" SLOW_PID="" NGINX_PIDS=""
 # Long measurements run in the background and are waited for, so that a signal interrupts the wait
 # at once (bash runs traps only after a foreground command ends) and cleanup stops the child too.
 fg_run() {
@@ -342,8 +355,8 @@ for rate in "${RATES[@]}"; do
     --connections 256 --body "$HERE/chat.json" --json >"$WORK/b-$rate.json"
 done
 # the generator's own cost, our NIO client against AsyncHTTPClient (same target, same rate)
-log "(b') load generator overhead: nio vs AsyncHTTPClient at 2500 req/s against the node (load $(load))"
-for client in nio ahc; do
+[ "$CLIENTS" = 1 ] && log "(b') load generator overhead: nio vs AsyncHTTPClient at 2500 req/s against the node (load $(load))"
+[ "$CLIENTS" = 1 ] && for client in nio ahc; do
   fg_run "$LOADGEN" run --target "direct=$DIRECT_FAST" --rate 2500 --duration "$OPEN_SECONDS" --warmup "$OPEN_WARMUP" \
     --connections 256 --client "$client" --body "$HERE/chat.json" --json >"$WORK/b-client-$client.json"
 done

@@ -151,6 +151,7 @@ health:
   port: {self.ports['health']}
   probe_interval_ms: {self.probe_interval_ms}
   probe_timeout_ms: 1000
+  circuit: {{ failure_threshold: 5, reset_timeout_ms: 1000, half_open_success_threshold: 1, half_open_max_probes: 1, backoff_multiplier: 1.0, max_open_duration_ms: 2000 }}
 router:
   port: {self.ports['router']}
 gateway:

@@ -36,6 +36,11 @@ def session_header(k):
     return f"X-Federation-Session: session-{k % 500}\r\n"
 
 
+def bin_width(seconds):
+    """Seconds per bin of the traffic-share timeline: 1 s, or 0.25 s in short (quick) runs."""
+    return 1.0 if seconds >= 8 else 0.25
+
+
 def summarize(samples, seconds):
     ok = [s for s in samples if s.error is None]
     shares = {n: 0 for n in NODES}
@@ -43,10 +48,11 @@ def summarize(samples, seconds):
         if s.node in shares:
             shares[s.node] += 1
     timeline = []
-    for second in range(int(seconds)):
+    width = bin_width(seconds)
+    for index in range(max(1, int(round(seconds / width)))):
         counts = {n: 0 for n in NODES}
         for s in ok:
-            if second <= s.due < second + 1 and s.node in counts:
+            if index * width <= s.due < (index + 1) * width and s.node in counts:
                 counts[s.node] += 1
         timeline.append(counts)
     errors = {}
@@ -73,11 +79,11 @@ def wait_serving(cluster, url, node, seconds=30):
     deadline = time.monotonic() + seconds
     seen = 0
     while time.monotonic() < deadline:
-        samples = drive(url, 50, 1)
+        samples = drive(url, 50, 0.5)
         seen += sum(1 for s in samples if s.node == node and s.error is None)
         if seen >= 3:
             return True
-        time.sleep(0.3)
+        time.sleep(0.2)
     return False
 
 
@@ -89,7 +95,7 @@ def main():
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--rate", type=float, default=100)
     args = parser.parse_args()
-    seconds = args.seconds or (4 if args.quick else 20)
+    seconds = args.seconds or (1.5 if args.quick else 12)
     install_signal_exit()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="fed-routing.", dir=args.out)
@@ -97,14 +103,19 @@ def main():
     started = time.monotonic()
     load_before = loadavg()
     with Cluster(args.bin, work, namespace="routing") as cluster:
-        # short circuit timings so that node-5 is back within seconds between runs (docs/HEALTH.md)
+        # circuits: open after 5 failures (the default), half-open after 1 s (not 30 s), so that
+        # node-5 is back within seconds between runs (cluster.py's configuration, docs/HEALTH.md)
         cluster.start_control_plane()
         for node in NODES:
             cluster.start_node(node, latency_ms=FAST_MS, max_concurrency=CONCURRENCY)
         url = cluster.start_gateway() + "/v1/chat/completions"
-        for node in NODES:
-            if not wait_serving(cluster, url, node, 60):
-                raise SystemExit(f"the gateway never routed to {node} (logs in {work})")
+        cluster.set_strategy("round_robin")
+        deadline = time.monotonic() + 60
+        seen = set()
+        while seen != set(NODES):
+            seen |= {s.node for s in drive(url, 50, 0.5) if s.error is None}
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the gateway routed only to {sorted(seen)} within 60 s (logs in {work})")
         for scenario, _ in SCENARIOS:
             if scenario == "slow":
                 cluster.kill("node-5")
@@ -118,8 +129,8 @@ def main():
                     cluster.set_faults("node-5", {"error_rate": 0.3 if scenario == "errors30" else 1.0,
                                                   "error_status": 500})
                 cluster.set_strategy(strategy)
-                time.sleep(1)
-                log(f"routing: {scenario} / {strategy}, {seconds:.0f} s at {args.rate:.0f} req/s (load {loadavg()})")
+                time.sleep(0.5)
+                log(f"routing: {scenario} / {strategy}, {seconds:g} s at {args.rate:.0f} req/s (load {loadavg()})")
                 run_load = loadavg()
                 summary = summarize(drive(url, args.rate, seconds), seconds)
                 summary["loadavg"] = run_load
@@ -163,8 +174,8 @@ def write_report(args, results, seconds, elapsed, load_before, load_after):
     w("")
     w(f"5 federation-nodes (`fed-chat`, {FAST_MS} ms before the first byte, no token pacing, "
       f"`--max-concurrency {CONCURRENCY}`) behind one gateway (retry defaults: 3 retries from 100 ms), health "
-      "probes every 1 s; the strategy set with `PATCH /v1/policy` before each run. Each run: "
-      f"{seconds:.0f} s open loop at {args.rate:.0f} req/s (latency from the intended send time; requests carry "
+      "probes every 1 s, circuits open after 5 failures and half-open after 1 s; the strategy set with `PATCH /v1/policy` before each run. Each run: "
+      f"{seconds:g} s open loop at {args.rate:.0f} req/s (latency from the intended send time; requests carry "
       "`X-Federation-Session: session-<k mod 500>` for consistent hashing). Scenarios in this order, each "
       "with every strategy:")
     w("")
@@ -207,7 +218,7 @@ def write_report(args, results, seconds, elapsed, load_before, load_after):
         fails = " | ".join(f"{v} ({mark(ok)})" for v, ok in (g["failures"][s] for s in ("slow", "errors30", "hard")))
         w(f"| {strategy} | {share * 100:.1f} % ({mark(share_ok)}) | {ratios} | {fails} |")
     w("")
-    w("Traffic share per node over time (1 s bins), one panel per scenario and strategy:")
+    w(f"Traffic share per node over time ({bin_width(seconds):g} s bins), one panel per scenario and strategy:")
     w("")
     w("![traffic share per node over time](routing-share.png)")
     w("")
@@ -228,12 +239,12 @@ def plot(out_dir, results, seconds):
         for j, strategy in enumerate(STRATEGIES):
             ax = axes[i][j]
             timeline = results[scenario][strategy]["timeline"]
-            xs = list(range(len(timeline)))
+            xs = [k * bin_width(seconds) for k in range(len(timeline))]
             totals = [sum(t.values()) or 1 for t in timeline]
             ys = [[t[n] / total * 100 for t, total in zip(timeline, totals)] for n in NODES]
             ax.stackplot(xs, ys, labels=NODES, colors=colors, step="post")
             ax.set_ylim(0, 100)
-            ax.set_xlim(0, max(1, len(timeline) - 1))
+            ax.set_xlim(0, max(xs[-1], bin_width(seconds)))
             if i == 0:
                 ax.set_title(strategy, fontsize=10)
             if j == 0:
