@@ -368,25 +368,6 @@ targets_c=(--target "direct=$DIRECT_STREAM" --target "nginx=$NGINX_STREAM_URL")
 log "(c) streams at 50/s, 16 tokens at 100 tokens/s, ${STREAM_SECONDS}s per target (load $(load))"
 fg_run "$LOADGEN" run "${targets_c[@]}" --stream --rate 50 --duration "$STREAM_SECONDS" --warmup 1 --slice 1 \
   --connections 512 --body "$HERE/stream.json" --json >"$WORK/c-stream.json"
-# every target's held streams, for each count in --holds; RSS via --watch-pid, CPU of the serving
-# process(es) from /proc/PID/stat around the run
-hold_specs=("direct $DIRECT_HOLD $PID_node_hold $PID_node_hold"
-  "nginx $NGINX_HOLD_URL $(echo "$NGINX_PIDS" | awk '{ print $2 }') $NGINX_PIDS")
-[ -n "$GW_HOLD_URL" ] && hold_specs+=("gateway $GW_HOLD_URL $(echo "$GW_PIDS" | awk '{ print ($2 == "" ? $1 : $2) }') $GW_PIDS")
-[ -n "$PEER_HOLD_URL" ] && hold_specs+=("vllm-router $PEER_HOLD_URL $PEER_PID_HOLD $PEER_PID_HOLD")
-for count in "${HOLDS[@]}"; do
-  log "(c) $count concurrent streams held (20 tokens at 2 tokens/s each) (load $(load))"
-  for spec in "${hold_specs[@]}"; do
-    read -r name url watch pids <<<"$spec"
-    # shellcheck disable=SC2086
-    before=$(cpu_ticks $pids)
-    fg_run "$LOADGEN" run --target "$name=$url" --hold "$count" --timeout 90 --body "$HERE/hold.json" \
-      --watch-pid "$watch" --json >"$WORK/c-hold-$count-$name.json"
-    # shellcheck disable=SC2086
-    echo "cpu_ticks $(($(cpu_ticks $pids) - before))" >"$WORK/c-hold-$count-$name.cpu"
-  done
-done
-
 # a slow reader: streams whose client reads a few bytes a second (small receive buffer) must not
 # hold up the inter-token gaps of the others through the same gateway
 if [ -n "$GW_STREAM_URL" ]; then
@@ -409,6 +390,26 @@ if [ -n "$GW_B_URL" ]; then
     --fault-url "http://127.0.0.1:$FAST1_PORT/admin/faults" --node "$GW_NODE_MARKER" --trials "$TRIALS" \
     --body "$HERE/chat.json" --json >"$WORK/d-propagation.json"
 fi
+
+# ---- (c) held streams last: the longest part (a time-bounded caller keeps all the others) ----
+# every target's held streams, for each count in --holds; RSS via --watch-pid, CPU of the serving
+# process(es) from /proc/PID/stat around the run
+hold_specs=("direct $DIRECT_HOLD $PID_node_hold $PID_node_hold"
+  "nginx $NGINX_HOLD_URL $(echo "$NGINX_PIDS" | awk '{ print $2 }') $NGINX_PIDS")
+[ -n "$GW_HOLD_URL" ] && hold_specs+=("gateway $GW_HOLD_URL $(echo "$GW_PIDS" | awk '{ print ($2 == "" ? $1 : $2) }') $GW_PIDS")
+[ -n "$PEER_HOLD_URL" ] && hold_specs+=("vllm-router $PEER_HOLD_URL $PEER_PID_HOLD $PEER_PID_HOLD")
+for count in "${HOLDS[@]}"; do
+  log "(c) $count concurrent streams held (20 tokens at 2 tokens/s each) (load $(load))"
+  for spec in "${hold_specs[@]}"; do
+    read -r name url watch pids <<<"$spec"
+    # shellcheck disable=SC2086
+    before=$(cpu_ticks $pids)
+    fg_run "$LOADGEN" run --target "$name=$url" --hold "$count" --timeout 90 --body "$HERE/hold.json" \
+      --watch-pid "$watch" --json >"$WORK/c-hold-$count-$name.json"
+    # shellcheck disable=SC2086
+    echo "cpu_ticks $(($(cpu_ticks $pids) - before))" >"$WORK/c-hold-$count-$name.cpu"
+  done
+done
 
 # ---- report -------------------------------------------------------------------------------------
 STAMP=$(date -u +%Y-%m-%d-%H%M)

@@ -167,7 +167,6 @@ def goals_for(results):
 
 def write_report(args, results, seconds, elapsed, load_before, load_after):
     capacity_share, goals = goals_for(results)
-    plot(args.out, results, seconds)
     out = []
     w = out.append
     w("## Routing quality")
@@ -227,6 +226,7 @@ def write_report(args, results, seconds, elapsed, load_before, load_after):
     with open(os.path.join(args.out, "routing.json"), "w") as f:
         json.dump({"seconds": seconds, "rate": args.rate, "capacity_share": capacity_share,
                    "results": results, "goals": goals}, f, indent=1)
+    plot(args.out, results, seconds)  # last: the tables are written even if a time bound ends it here
 
 
 def plot(out_dir, results, seconds):
