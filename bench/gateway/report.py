@@ -11,7 +11,10 @@ def load_json(path):
     if not os.path.exists(path):
         return None
     with open(path) as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except ValueError:  # a run stopped by its time bound leaves an empty or partial file
+            return None
 
 
 def ms(value):

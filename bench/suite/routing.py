@@ -242,9 +242,12 @@ def plot(out_dir, results, seconds):
             xs = [k * bin_width(seconds) for k in range(len(timeline))]
             totals = [sum(t.values()) or 1 for t in timeline]
             ys = [[t[n] / total * 100 for t, total in zip(timeline, totals)] for n in NODES]
+            # step="post" draws bin k from xs[k] to xs[k+1]: repeat the last bin to its end
+            xs.append(xs[-1] + bin_width(seconds))
+            ys = [y + y[-1:] for y in ys]
             ax.stackplot(xs, ys, labels=NODES, colors=colors, step="post")
             ax.set_ylim(0, 100)
-            ax.set_xlim(0, max(xs[-1], bin_width(seconds)))
+            ax.set_xlim(0, xs[-1])
             if i == 0:
                 ax.set_title(strategy, fontsize=10)
             if j == 0:
