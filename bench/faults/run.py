@@ -53,7 +53,9 @@ def ensure_packages():
         fail("matplotlib or PyYAML is still missing in the venv; run scripts/python-env and check its output "
              "(on Debian it needs python3-venv: apt-get install -y python3-venv)")
     print("== matplotlib/PyYAML not importable: making the venv with scripts/python-env", file=sys.stderr)
-    result = subprocess.run([str(REPO / "scripts" / "python-env")], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(REPO / "scripts" / "python-env")], capture_output=True, text=True,
+        env={**os.environ, "FED_VENV_BENCH": "1"})
     if result.returncode != 0:
         fail(f"scripts/python-env failed:\n{result.stderr}")
     python = result.stdout.strip().splitlines()[-1]
