@@ -100,12 +100,12 @@ extension NodeClientTests {
                 }
                 let pool = NodeConnectionPool(
                     settings: .init(
-                        connectTimeout: .seconds(2), readTimeout: .seconds(5), maxConnectionsPerNode: 4))
+                        connectTimeout: .seconds(10), readTimeout: .seconds(60), maxConnectionsPerNode: 4))
                 defer { pool.shutdown() }
                 func send(stream: Bool, tokens: Int) async throws -> NodeResponse {
                     try await pool.execute(
                         Self.chatRequest(address, stream: stream, tokens: tokens),
-                        deadline: .now() + .seconds(10),
+                        deadline: .now() + .seconds(60),
                         bodyLimit: 1 << 20, errorBodyLimit: 1 << 16)
                 }
                 for _ in 0..<10 {
