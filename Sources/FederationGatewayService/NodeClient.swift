@@ -62,17 +62,25 @@ final class NodeClient: Service, Sendable {
         var headers = HTTPHeaders()
         headers.reserveCapacity(clientHeaders.count + 3)
         headers.add(name: "Host", value: address.description)
+        addForwarded(clientHeaders, requestId: requestId, bodyLength: body.readableBytes, to: &headers)
+        return NodeRequest(
+            address: address,
+            head: HTTPRequestHead(version: .http1_1, method: .POST, uri: prefix + path, headers: headers),
+            body: body)
+    }
+
+    /// The client's end-to-end headers for the node, then the gateway's request id and the
+    /// body's length (the client's own `X-Request-Id`, if any, was read into the request's id).
+    static func addForwarded(
+        _ clientHeaders: HTTPFields, requestId: String, bodyLength: Int, to headers: inout HTTPHeaders
+    ) {
         for field in clientHeaders {
             let name = field.name.canonicalName
             if notForwarded.contains(name) || name == "x-request-id" { continue }
             headers.add(name: name, value: field.value)
         }
         headers.add(name: "X-Request-Id", value: requestId)
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
-        return NodeRequest(
-            address: address,
-            head: HTTPRequestHead(version: .http1_1, method: .POST, uri: prefix + path, headers: headers),
-            body: body)
+        headers.add(name: "Content-Length", value: String(bodyLength))
     }
 
     /// Headers never forwarded to a node: hop-by-hop ones (RFC 9110 §7.6.1), the ones the client
@@ -98,13 +106,7 @@ final class NodeClient: Service, Sendable {
         request.method = .POST
         var headers = HTTPHeaders()
         headers.reserveCapacity(clientHeaders.count + 2)
-        for field in clientHeaders {
-            let name = field.name.canonicalName
-            if notForwarded.contains(name) || name == "x-request-id" { continue }
-            headers.add(name: name, value: field.value)
-        }
-        headers.replaceOrAdd(name: "X-Request-Id", value: requestId)
-        headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        addForwarded(clientHeaders, requestId: requestId, bodyLength: body.readableBytes, to: &headers)
         request.headers = headers
         request.body = .bytes(body)
         return request
