@@ -184,7 +184,8 @@ enum NodeEndpoint: Sendable, Equatable {
         while prefix.hasSuffix("/") { prefix.removeLast() }
         var host = Substring(authority)
         var port = 80
-        if host.hasPrefix("[") {
+        let bracketed = host.hasPrefix("[")
+        if bracketed {
             guard let close = host.firstIndex(of: "]") else {
                 self = .other
                 return
@@ -207,10 +208,23 @@ enum NodeEndpoint: Sendable, Equatable {
             port = value
             host = host[..<colon]
         }
-        guard !host.isEmpty else {
+        // Only IP literals for now: the lean pool failed to reach nodes by their compose DNS
+        // names (every attempt a connect failure, though the names resolve and AsyncHTTPClient
+        // reaches them), a cause not yet found; named nodes keep AsyncHTTPClient (docs/GATEWAY.md).
+        guard !host.isEmpty, bracketed || Self.isIPv4Literal(host) else {
             self = .other
             return
         }
         self = .plain(NodeAddress(host: String(host), port: port), prefix: prefix)
+    }
+
+    /// `a.b.c.d` with each part 0…255 in decimal.
+    static func isIPv4Literal(_ host: Substring) -> Bool {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4
+            && parts.allSatisfy { part in
+                !part.isEmpty && part.count <= 3 && part.utf8.allSatisfy { (48...57).contains($0) }
+                    && Int(part).map { $0 <= 255 } == true
+            }
     }
 }

@@ -13,15 +13,20 @@ import Testing
 /// the endpoint promises.
 @Suite struct NodeClientTests {
     @Test(
-        "endpoints: plain http goes to the lean pool with its path prefix; anything else (https, user info, a bad port) does not",
+        "endpoints: plain http to an IP goes to the lean pool with its path prefix; anything else (https, a name, user info, a bad port) does not",
         arguments: [
             (
                 "http://127.0.0.1:8101",
                 NodeEndpoint.plain(NodeAddress(host: "127.0.0.1", port: 8101), prefix: "")
             ),
-            ("http://node.local", .plain(NodeAddress(host: "node.local", port: 80), prefix: "")),
-            ("HTTP://n:9/", .plain(NodeAddress(host: "n", port: 9), prefix: "")),
-            ("http://n:9/serving/v2//", .plain(NodeAddress(host: "n", port: 9), prefix: "/serving/v2")),
+            ("http://10.1.2.3", .plain(NodeAddress(host: "10.1.2.3", port: 80), prefix: "")),
+            ("http://node.local:8000", .other),
+            ("HTTP://10.0.0.9:9/", .plain(NodeAddress(host: "10.0.0.9", port: 9), prefix: "")),
+            ("http://256.0.0.1:9", .other),
+            (
+                "http://10.0.0.9:9/serving/v2//",
+                .plain(NodeAddress(host: "10.0.0.9", port: 9), prefix: "/serving/v2")
+            ),
             ("http://[::1]:9000/x", .plain(NodeAddress(host: "::1", port: 9000), prefix: "/x")),
             ("http://[::1]", .plain(NodeAddress(host: "::1", port: 80), prefix: "")),
             ("https://n:443", .other),
