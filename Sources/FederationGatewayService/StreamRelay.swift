@@ -8,7 +8,7 @@ import NIOCore
 
 /// A node's event stream whose head and first chunk arrived. Owned by one task at a time: the
 /// attempt that read the first chunk, then the relay.
-final class UpstreamStream: @unchecked Sendable {  // its iterator: one task at a time, never concurrently
+final class UpstreamStream: @unchecked Sendable {  // its source and first chunk: used by one task at a time (the attempt, then the relay)
     let headers: HTTPFields
     let status: Int
     private var source: Source
