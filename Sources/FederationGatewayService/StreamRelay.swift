@@ -8,7 +8,7 @@ import NIOCore
 
 /// A node's event stream whose head and first chunk arrived. Owned by one task at a time: the
 /// attempt that read the first chunk, then the relay.
-final class UpstreamStream: @unchecked Sendable {  // its source and first chunk: used by one task at a time (the attempt, then the relay)
+final class UpstreamStream: @unchecked Sendable {  // source, first chunk: one task at a time
     let headers: HTTPFields
     let status: Int
     private var source: Source
