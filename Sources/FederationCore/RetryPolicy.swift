@@ -113,6 +113,9 @@ public enum FailureKind: Sendable, Equatable, CustomStringConvertible {
     case cancelled
     /// The node's response could not be understood.
     case invalidResponse
+    /// The gateway's own limit of connections to the node (`max_connections_per_node`) was
+    /// reached, so nothing was sent: another node may have room, and the node is not at fault.
+    case connectionLimit
 
     /// Whether another node may be tried: connect failures, timeouts before the first byte,
     /// invalid answers, 5xx and 429 — and never once a streamed token reached the client (the response cannot
@@ -121,7 +124,7 @@ public enum FailureKind: Sendable, Equatable, CustomStringConvertible {
     public func isRetriable(afterStreamedTokens: Bool) -> Bool {
         if afterStreamedTokens { return false }
         switch self {
-        case .connectFailed, .timeoutBeforeFirstByte: return true
+        case .connectFailed, .timeoutBeforeFirstByte, .connectionLimit: return true
         case .httpStatus(let status, _): return status == 429 || (500...599).contains(status)
         // An answer that could not be understood (a 200 whose body is not the JSON its endpoint
         // always answers) reached nobody yet: another node may give a real one.
@@ -132,12 +135,12 @@ public enum FailureKind: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether the failure counts against the node's health and circuit: connection failures,
     /// timeouts, 5xx and invalid responses do; 429 (overload, not sickness), other 4xx (the
-    /// client's fault) and cancellation do not.
+    /// client's fault), cancellation and the gateway's own connection limit do not.
     public var isNodeFault: Bool {
         switch self {
         case .connectFailed, .timeoutBeforeFirstByte, .timeoutAfterFirstByte, .invalidResponse: true
         case .httpStatus(let status, _): (500...599).contains(status)
-        case .cancelled: false
+        case .cancelled, .connectionLimit: false
         }
     }
 
@@ -157,6 +160,7 @@ public enum FailureKind: Sendable, Equatable, CustomStringConvertible {
             "HTTP \(status)" + (retryAfter.map { " (retry after \($0.wholeMilliseconds) ms)" } ?? "")
         case .cancelled: "cancelled"
         case .invalidResponse: "invalid response"
+        case .connectionLimit: "every connection the gateway may open to the node is busy"
         }
     }
 }

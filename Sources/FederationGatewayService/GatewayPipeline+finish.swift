@@ -140,6 +140,13 @@ extension GatewayPipeline {
         switch last.kind {
         case .timeoutBeforeFirstByte, .timeoutAfterFirstByte:
             error = .timeout(settings.readTimeout)
+        case .connectionLimit:
+            error = .allNodesUnhealthy(
+                call.request.routing.capability,
+                detail:
+                    "every connection this gateway may open to \(last.attempt.node) is busy "
+                    + "(gateway.max_connections_per_node = \(settings.maxConnectionsPerNode); tried: \(tried))"
+            )
         default:
             error = .nodeUnreachable(
                 last.attempt.node, detail: "\(last.kind) after \(attempts) attempt(s) (tried: \(tried))")

@@ -147,6 +147,7 @@ final class NodeClient: Service, Sendable {
     static func failure(_ error: NodeExchangeError) -> FailureKind {
         switch error {
         case .cancelled: .cancelled
+        case .refused: .connectionLimit
         case .readTimeout, .deadline: .timeoutBeforeFirstByte
         case .connectTimeout, .connectFailed, .closedBeforeAnswer, .closed, .tooLarge, .invalidResponse:
             .connectFailed

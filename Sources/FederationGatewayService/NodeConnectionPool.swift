@@ -102,9 +102,9 @@ final class NodeConnectionPool: Sendable {
         case .idle(let connection):
             return (connection, true)
         case .closed:
-            throw .connectFailed("the gateway is shutting down")
+            throw .refused("the gateway is shutting down")
         case .refused:
-            throw .connectFailed(
+            throw .refused(
                 "\(limit) connections to \(address) are busy (gateway.max_connections_per_node)")
         case .connect:
             do {
@@ -223,6 +223,9 @@ struct NodeResponse: Sendable {
 enum NodeExchangeError: Error, Sendable, Equatable {
     case connectTimeout
     case connectFailed(String)
+    /// The gateway itself did not open a connection: `max_connections_per_node` are busy, or it
+    /// is shutting down. Not the node's fault.
+    case refused(String)
     /// The node was silent longer than the read timeout.
     case readTimeout
     /// The request's deadline passed before the answer (or a stream's first chunk) was complete.

@@ -76,6 +76,7 @@ import Testing
             (.timeoutAfterFirstByte, false),
             (.cancelled, false),
             (.invalidResponse, true),
+            (.connectionLimit, true),
             (.httpStatus(429, retryAfter: .seconds(1)), true),
             (.httpStatus(429, retryAfter: nil), true),
             (.httpStatus(500, retryAfter: nil), true),
@@ -109,6 +110,7 @@ import Testing
         #expect(!FailureKind.httpStatus(429, retryAfter: nil).isNodeFault)
         #expect(!FailureKind.httpStatus(400, retryAfter: nil).isNodeFault)
         #expect(!FailureKind.cancelled.isNodeFault)
+        #expect(!FailureKind.connectionLimit.isNodeFault, "the gateway's own limit is not the node's fault")
         #expect(FailureKind.httpStatus(429, retryAfter: .seconds(3)).retryAfter == .seconds(3))
         #expect(FailureKind.connectFailed.retryAfter == nil)
         #expect("\(FailureKind.httpStatus(503, retryAfter: .seconds(2)))" == "HTTP 503 (retry after 2000 ms)")

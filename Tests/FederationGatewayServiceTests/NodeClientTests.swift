@@ -99,6 +99,42 @@ extension NodeClientTests {
     }
 
     @Test(
+        "max_connections_per_node reached: a 503 naming the setting, and no failure reported against the node"
+    )
+    func connectionLimitIsNotTheNodesFault() async throws {
+        try await withGatewayWorld { world in
+            let slow = NodeSpec(id: "slow") { $0.tokensPerSecond = 10 }
+            try await world.withNodes([slow]) { nodes in
+                let configuration = world.configuration { $0.gateway.maxConnectionsPerNode = 1 }
+                try await world.withGateway(configuration) { base in
+                    async let held = world.chat(base, stream: true, maxTokens: 10)
+                    try await eventually("the stream holds the one connection") {
+                        (try await world.nodeHealth(nodes[0]))["in_flight"] as? Int == 1
+                    }
+                    let (status, text, _) = try await world.chat(base)
+                    #expect(status == 503, "\(text)")
+                    #expect(text.contains("max_connections_per_node = 1"), "\(text)")
+                    let (streamStatus, stream, _) = try await held
+                    #expect(streamStatus == 200 && stream.contains("[DONE]"))
+                    func published() async throws -> String {
+                        let (_, metrics, _) = try await world.request(.GET, base + "/metrics")
+                        return metrics.split(separator: "\n").first {
+                            $0.hasPrefix("federation_gateway_outcome_reports_published_total")
+                        }.map(String.init) ?? ""
+                    }
+                    try await eventually("the stream's outcome is published") {
+                        try await published().hasSuffix(" 1")
+                    }
+                    // A failure would be flushed at once: had the refusal been reported, it
+                    // would have been published before the stream's success.
+                    #expect(try await published().hasSuffix(" 1"))
+                    #expect(try await world.chat(base).status == 200)
+                }
+            }
+        }
+    }
+
+    @Test(
         "the pool reaches a node by name, and its sockets carry TCP_NODELAY and no privileged option (SO_DEBUG, which a non-root user such as a container's is refused)"
     )
     func namedNodeAndSocketOptions() async throws {

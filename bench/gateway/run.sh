@@ -193,6 +193,8 @@ gateway:
   port: $GW_A_PORT
   request_timeout_ms: 10000
   retry: { max_retries: 1, base_delay_ms: 0, multiplier: 1, max_delay_ms: 0, jitter: 0 }
+  # the held streams all go to one node (fed-hold): above the default of 1024 per node
+  max_connections_per_node: 8192
 YAML
 for service in catalog health router; do
   port_var="${service^^}_PORT"
