@@ -76,7 +76,8 @@ public final class RedisSentinelProcess: Sendable {
 
 /// A master, one replica (`--replicaof`) and three Sentinels (quorum 2), all real processes on
 /// free loopback ports, with short failover timings. ``withSentinelSet(_:)`` starts it and waits
-/// until every Sentinel knows the replica and the other two Sentinels (a failover needs both).
+/// until the replica is in sync and every Sentinel knows it and the other two Sentinels (a
+/// failover needs both).
 public final class RedisSentinelSet: Sendable {
     public static let masterName = "fedmaster"
     public let master: RedisServerProcess
@@ -84,7 +85,8 @@ public final class RedisSentinelSet: Sendable {
     public let sentinels: [RedisSentinelProcess]
 
     init() throws {
-        let master = try RedisServerProcess()
+        // Redis 7 delays a diskless full sync by 5 s by default; the replica must be in sync first.
+        let master = try RedisServerProcess(extraArguments: ["--repl-diskless-sync-delay", "0"])
         self.master = master
         replica = try RedisServerProcess(extraArguments: ["--replicaof", "127.0.0.1", String(master.port)])
         sentinels = try (0..<3).map { _ in
@@ -118,8 +120,14 @@ public final class RedisSentinelSet: Sendable {
         }
     }
 
-    /// Whether every Sentinel sees the replica and the two other Sentinels.
+    /// Whether the replica is in sync and every Sentinel sees it and the two other Sentinels.
     public func isReady() async -> Bool {
+        let replication =
+            try? await RedisClient.withClient(
+                configuration: RedisConfiguration(
+                    port: replica.port, connectTimeout: .milliseconds(500), poolSize: 1)
+            ) { try await $0.command("INFO", "replication").string }
+        guard replication?.contains("master_link_status:up") == true else { return false }
         for sentinel in sentinels {
             let configuration = RedisConfiguration(
                 host: "127.0.0.1", port: sentinel.port, connectTimeout: .milliseconds(500),
