@@ -87,10 +87,12 @@ import Testing
                 port: set.master.port, "EXISTS", "\(namespace):node:node-a", "\(namespace):node:node-b")
                 == "2"
         }
-        // An operator opens node-b's circuit: the write waits (WAIT 1) for the replica.
-        #expect(
+        // An operator opens node-b's circuit (once the health service leads and knows node-b):
+        // the write waits (WAIT 1) for the replica.
+        try await eventually("the health service opens node-b's circuit", watching: watched) {
             try await post("http://127.0.0.1:\(health)/v1/circuits/node-b/open", #"{"duration_ms":600000}"#)
-                == 200)
+                == 200
+        }
         #expect(
             try await redisCLIOutput(port: set.replica.port, "HGET", "\(namespace):circuit:node-b", "state")
                 == "open")
