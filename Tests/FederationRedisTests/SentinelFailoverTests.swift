@@ -91,6 +91,27 @@ import Testing
         }
     }
 
+    @Test func aWriteNoReplicaAcknowledgesStandsAndIsCounted() async throws {
+        try await withSentinelSet { set in
+            var configuration = try set.configuration(poolSize: 1)
+            configuration.sentinel?.replicaWait = .milliseconds(100)
+            try await RedisClient.withClient(configuration: configuration) { client in
+                let write = RedisScript("return redis.call('SET', KEYS[1], ARGV[1])")
+                try await client.evalScript(write, keys: ["k"], arguments: ["1"], mustReplicate: true)
+                #expect(client.unreplicatedWrites == 0)
+                await set.replica.kill()
+                // WAIT ends after the bound with no replica: the write stands on the master, the call
+                // succeeds, and it is counted (docs/REDIS.md "WAIT").
+                try await client.evalScript(write, keys: ["k"], arguments: ["2"], mustReplicate: true)
+                #expect(client.unreplicatedWrites == 1)
+                #expect(try await client.command("GET", "k").string == "2")
+                // A write not marked as one that must replicate never waits.
+                try await client.evalScript(write, keys: ["k"], arguments: ["3"])
+                #expect(client.unreplicatedWrites == 1)
+            }
+        }
+    }
+
     @Test func aMasterNameNoSentinelKnowsIsAClearError() async throws {
         try await withSentinelSet { set in
             var configuration = try set.configuration(poolSize: 1)
