@@ -59,8 +59,45 @@ struct ConfigurationFile: Decodable {
         }
     }
 
+    /// `redis:` — the URL, or the Sentinels that name the master (``RedisSentinelSettings``).
     struct RedisSection: Decodable {
         var url: String?
+        var sentinels: [String]?
+        var sentinelMaster: String?
+        var sentinelPassword: String?
+        var replicaWaitMs: Int?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case url, sentinels, sentinelMaster = "sentinel_master", sentinelPassword = "sentinel_password"
+            case replicaWaitMs = "replica_wait_ms"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let known = Set(CodingKeys.allCases.map(\.stringValue))
+            let any = try decoder.container(keyedBy: AnyKey.self)
+            if let unknown = any.allKeys.first(where: { !known.contains($0.stringValue) }) {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: decoder.codingPath + [unknown as any CodingKey],
+                        debugDescription:
+                            "unknown key; expected one of \(known.sorted().joined(separator: ", "))"))
+            }
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            url = try c.decodeIfPresent(String.self, forKey: .url)
+            sentinels = try c.decodeIfPresent([String].self, forKey: .sentinels)
+            sentinelMaster = try c.decodeIfPresent(String.self, forKey: .sentinelMaster)
+            sentinelPassword = try c.decodeIfPresent(String.self, forKey: .sentinelPassword)
+            replicaWaitMs = try c.decodeInteger(Int.self, forKey: .replicaWaitMs, in: 1...1_000_000)
+        }
+
+        func apply(to settings: inout RedisSentinelSettings) throws(ConfigurationLoader.Problem) {
+            if let sentinels { settings.sentinels = sentinels }
+            if let sentinelMaster { settings.masterName = sentinelMaster.isEmpty ? nil : sentinelMaster }
+            if let sentinelPassword { settings.password = sentinelPassword.isEmpty ? nil : sentinelPassword }
+            if let replicaWaitMs {
+                settings.replicaWait = try RedisSentinelSettings.replicaWait(
+                    replicaWaitMs, key: "redis.replica_wait_ms")
+            }
+        }
     }
 
     struct ListenSection: Decodable {
@@ -152,6 +189,7 @@ struct ConfigurationFile: Decodable {
         var c = FederationConfiguration()
         if let namespace { c.namespace = namespace }
         if let url = redis?.url { c.redisURL = url }
+        try redis?.apply(to: &c.redisSentinel)
         if let adminToken { c.adminToken = adminToken.isEmpty ? nil : adminToken }
         if let logLevel { c.logLevel = logLevel }
         if let policy { c.policy = policy }

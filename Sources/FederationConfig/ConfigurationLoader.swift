@@ -49,7 +49,9 @@ public enum ConfigurationLoader {
         return try file.configuration(source: source)
     }
 
-    /// Applies `FED_NAMESPACE`, `FED_REDIS_URL`, `FED_ADMIN_TOKEN`, `FED_LOG_LEVEL` and
+    /// Applies `FED_NAMESPACE`, `FED_REDIS_URL`, `FED_REDIS_SENTINELS` (`host:port,host:port`),
+    /// `FED_REDIS_SENTINEL_MASTER`, `FED_REDIS_SENTINEL_PASSWORD`, `FED_REDIS_REPLICA_WAIT_MS`,
+    /// `FED_ADMIN_TOKEN`, `FED_LOG_LEVEL` and
     /// `FED_{CATALOG,HEALTH,ROUTER,GATEWAY}_{HOST,PORT}`.
     public static func applyEnvironment(
         _ environment: [String: String], to c: inout FederationConfiguration
@@ -58,6 +60,22 @@ public enum ConfigurationLoader {
     {
         if let value = environment["FED_NAMESPACE"] { c.namespace = value }
         if let value = environment["FED_REDIS_URL"] { c.redisURL = value }
+        if let value = environment["FED_REDIS_SENTINELS"] {
+            c.redisSentinel.sentinels = RedisSentinelSettings.list(value)
+        }
+        if let value = environment["FED_REDIS_SENTINEL_MASTER"] {
+            c.redisSentinel.masterName = value.isEmpty ? nil : value
+        }
+        if let value = environment["FED_REDIS_SENTINEL_PASSWORD"] {
+            c.redisSentinel.password = value.isEmpty ? nil : value
+        }
+        if let value = environment["FED_REDIS_REPLICA_WAIT_MS"] {
+            guard let number = Int(value) else {
+                throw Problem("FED_REDIS_REPLICA_WAIT_MS='\(value)' is not a whole number of milliseconds")
+            }
+            c.redisSentinel.replicaWait = try RedisSentinelSettings.replicaWait(
+                number, key: "FED_REDIS_REPLICA_WAIT_MS")
+        }
         if let value = environment["FED_ADMIN_TOKEN"] { c.adminToken = value.isEmpty ? nil : value }
         if let value = environment["FED_LOG_LEVEL"] { c.logLevel = value }
         func listen(_ name: String, _ target: inout Listen) throws(Problem) {
@@ -123,6 +141,7 @@ public enum ConfigurationLoader {
         if !c.redisURL.hasPrefix("redis://") {
             throw Problem("redis.url '\(c.redisURL)' must start with redis://")
         }
+        if let problem = c.redisSentinel.validationProblem { throw Problem(problem) }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         if !levels.contains(c.logLevel) {
             throw Problem("log_level '\(c.logLevel)' is not one of \(levels.joined(separator: ", "))")

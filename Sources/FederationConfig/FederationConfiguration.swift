@@ -7,6 +7,8 @@ public struct FederationConfiguration: Sendable, Equatable {
     public var namespace = "fed"
     /// `redis://[user:password@]host:port[/db]`.
     public var redisURL = "redis://127.0.0.1:6379"
+    /// Sentinels that name the master instead of `redisURL`'s host and port.
+    public var redisSentinel = RedisSentinelSettings()
     /// When set, admin APIs (catalog writes, policy changes, health overrides) require
     /// `Authorization: Bearer <token>`.
     public var adminToken: String?

@@ -16,6 +16,7 @@ public final class RedisClient: Sendable {
     private let nextWorker = Atomic<Int>(0)
     private let logger: Logger
     private let pool: RedisPoolState
+    private let unreplicated = RedisCounter()
 
     /// Starts `configuration.poolSize` connection threads; connections are opened lazily.
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "federation.redis")) {
@@ -23,11 +24,20 @@ public final class RedisClient: Sendable {
         self.logger = logger
         let pool = RedisPoolState(settle: configuration.availabilitySettle)
         self.pool = pool
+        let watch = configuration.sentinel.map {
+            RedisSentinelWatch(configuration: configuration, sentinel: $0, logger: logger)
+        }
+        self.sentinelWatch = watch
+        watch?.start()
+        let prefix = configuration.sentinel == nil ? "redis-\(configuration.endpoint)" : "redis-sentinel"
         self.workers = (0..<max(1, configuration.poolSize)).map {
             RedisWorker(
-                configuration: configuration, name: "redis-\(configuration.endpoint)-\($0)", pool: pool)
+                configuration: configuration, name: "\(prefix)-\($0)", pool: pool, sentinelWatch: watch)
         }
     }
+
+    /// Follows `+switch-master` when ``RedisConfiguration/sentinel`` is set.
+    private let sentinelWatch: RedisSentinelWatch?
 
     /// Whether Redis is available as this client sees it, with its outage and recovery counts:
     /// down at the first connection failure, up again once commands succeed and no connection
@@ -37,6 +47,7 @@ public final class RedisClient: Sendable {
 
     deinit {
         for worker in workers { worker.requestStop() }
+        sentinelWatch?.stop()
     }
 
     /// Runs `body` with a client and closes it afterwards, also when `body` throws.
@@ -59,6 +70,7 @@ public final class RedisClient: Sendable {
     /// Finishes queued commands, then stops the threads and closes the connections.
     public func close() async {
         for worker in workers { await worker.shutdownWithoutBlockingThePool() }
+        await sentinelWatch?.stopAndWait()
     }
 
     private func worker() -> RedisWorker {
@@ -140,29 +152,41 @@ public final class RedisClient: Sendable {
     /// (first use, after a restart or `SCRIPT FLUSH`). An error reply is thrown.
     @discardableResult
     public func evalScript(
-        _ script: RedisScript, keys: [String] = [], arguments: [String] = []
+        _ script: RedisScript, keys: [String] = [], arguments: [String] = [], mustReplicate: Bool = false
     ) async throws(RedisError) -> RedisValue {
         try await evalScript(
-            script, keys: keys.map { Array($0.utf8) }, arguments: arguments.map { Array($0.utf8) })
+            script, keys: keys.map { Array($0.utf8) }, arguments: arguments.map { Array($0.utf8) },
+            mustReplicate: mustReplicate)
     }
 
     /// ``evalScript(_:keys:arguments:)`` with binary keys and arguments.
+    ///
+    /// With `mustReplicate` and a ``RedisSentinelConfiguration/replicaWait`` configured, a script
+    /// that succeeded is followed by `WAIT 1 <ms>` on the same connection: it returns once a replica
+    /// acknowledged the write, or after the wait. A wait that ends with no replica is logged as a
+    /// warning and counted in ``unreplicatedWrites``; the write stands on the master (it is not
+    /// undone, and the call does not fail): a failover before the replica catches up can lose it.
     @discardableResult
     public func evalScript(
-        _ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]
+        _ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], mustReplicate: Bool = false
     ) async throws(RedisError) -> RedisValue {
         let evalsha = script.evalsha(keys: keys, arguments: arguments)
         let logger = self.logger
+        let replicaWait = mustReplicate ? configuration.sentinel?.replicaWait : nil
+        let unreplicated = self.unreplicated
         let reply = try await worker().run { connection throws(RedisError) in
-            try connection.ensureConnected()
-            var reply = try connection.execute(evalsha)
-            // Load on NOSCRIPT; retried because another client may flush scripts in between.
-            for _ in 0..<3 {
-                guard let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") else { return reply }
-                logger.debug("loading Lua script", metadata: ["sha1": "\(script.sha1)"])
-                let load = try connection.execute(script.loadCommand)
-                if let loadError = load.errorMessage { return .error("SCRIPT LOAD failed: \(loadError)") }
-                reply = try connection.execute(evalsha)
+            let reply = try Self.evalLoading(script, evalsha, on: connection, logger: logger)
+            guard let replicaWait, reply.errorMessage == nil else { return reply }
+            let milliseconds = replicaWait.clampedMilliseconds
+            let acknowledged = try connection.execute(RedisCommand("WAIT", "1", String(milliseconds)))
+            if let message = acknowledged.errorMessage {
+                throw .server(command: "WAIT 1 \(milliseconds)", message: message)
+            }
+            if (acknowledged.int ?? 0) < 1 {
+                unreplicated.value.add(1, ordering: .relaxed)
+                logger.warning(
+                    "no replica acknowledged a write within the replica wait; a failover now could lose it",
+                    metadata: ["script": "\(script.sha1.prefix(12))", "wait_ms": "\(milliseconds)"])
             }
             return reply
         }
@@ -170,5 +194,35 @@ public final class RedisClient: Sendable {
             throw .server(command: "EVALSHA \(script.sha1.prefix(12))", message: message)
         }
         return reply
+    }
+
+    /// Writes whose `WAIT` ended with no replica acknowledging them (see
+    /// ``evalScript(_:keys:arguments:mustReplicate:)``).
+    public var unreplicatedWrites: Int { unreplicated.value.load(ordering: .relaxed) }
+
+    /// `EVALSHA`, loading the script on `NOSCRIPT`; runs on the connection's thread.
+    private static func evalLoading(
+        _ script: RedisScript, _ evalsha: RedisCommand, on connection: RedisConnection, logger: Logger
+    ) throws(RedisError) -> RedisValue {
+        try connection.ensureConnected()
+        var reply = try connection.execute(evalsha)
+        // Load on NOSCRIPT; retried because another client may flush scripts in between.
+        for _ in 0..<3 {
+            guard let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") else { return reply }
+            logger.debug("loading Lua script", metadata: ["sha1": "\(script.sha1)"])
+            let load = try connection.execute(script.loadCommand)
+            if let loadError = load.errorMessage { return .error("SCRIPT LOAD failed: \(loadError)") }
+            reply = try connection.execute(evalsha)
+        }
+        return reply
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, at least 1, clamped to a day (never traps).
+    var clampedMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        if seconds >= 86_400 { return 86_400_000 }
+        return max(1, max(0, seconds) * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -23,6 +23,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// (``RedisClient/isAvailable``, `/readyz`): one outage is one down and one up transition, not
     /// a flap per pooled connection that is still reconnecting.
     public var availabilitySettle: Duration = .milliseconds(500)
+    /// When set, the master is found through these Sentinels on every (re)connect and
+    /// ``host``/``port`` are not used; ``username``, ``password`` and ``database`` still apply to the
+    /// master (docs/REDIS.md "Sentinel").
+    public var sentinel: RedisSentinelConfiguration?
 
     public init(
         host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil,
@@ -42,8 +46,8 @@ public struct RedisConfiguration: Sendable, Equatable {
         self.poolSize = poolSize
     }
 
-    /// `host:port`, for messages (never includes the password).
-    public var endpoint: String { "\(host):\(port)" }
+    /// `host:port`, or the Sentinel master's name and Sentinels, for messages (never a password).
+    public var endpoint: String { sentinel?.summary ?? "\(host):\(port)" }
 
     /// Parses `redis://[[user]:password@]host[:port][/db]`; the port defaults to 6379, the db to 0.
     /// User and password may be percent-encoded. Timeouts and pool size keep their defaults.

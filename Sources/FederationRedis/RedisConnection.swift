@@ -21,10 +21,26 @@ final class RedisConnection {
     private let pool: RedisPoolState?
     /// The pool's connect count when this connection's last connect failed.
     private var poolConnectsAtFailure = 0
+    /// Finds the master on each connect when ``RedisConfiguration/sentinel`` is set.
+    private let discovery: RedisSentinelDiscovery?
+    /// Counts `+switch-master` announcements (nil without Sentinels, or for a one-off connection).
+    private let watch: RedisSentinelWatch?
+    /// The watch's count when this connection connected, and when its last connect failed.
+    private var connectedGeneration = 0
+    private var generationAtFailure = 0
+    /// The address connected to (or last tried): the master's once the Sentinels named it.
+    private(set) var endpoint: String
 
-    init(configuration: RedisConfiguration, pool: RedisPoolState? = nil) {
+    init(configuration: RedisConfiguration, pool: RedisPoolState? = nil, watch: RedisSentinelWatch? = nil) {
         self.configuration = configuration
         self.pool = pool
+        self.watch = watch
+        self.discovery =
+            watch?.discovery
+            ?? configuration.sentinel.map {
+                RedisSentinelDiscovery(configuration: configuration, sentinel: $0)
+            }
+        self.endpoint = configuration.endpoint
         self.backoff = ReconnectBackoff(
             initial: configuration.initialReconnectDelay, maximum: configuration.maximumReconnectDelay)
         RedisConnection.ignoreSIGPIPE
@@ -45,21 +61,30 @@ final class RedisConnection {
         context = nil
     }
 
+    /// True when a Sentinel announced a new master since this connection connected: it must be
+    /// replaced (the server it talks to may be a demoted master now).
+    var isStale: Bool {
+        guard let watch, context != nil else { return false }
+        return watch.generation != connectedGeneration
+    }
+
     /// Connects (AUTH, SELECT) when not connected; throws when the backoff says to wait or it fails.
     func ensureConnected() throws(RedisError) {
         if let context {
-            if !Self.peerClosed(context.pointee.fd) { return }
-            // The server closed this idle connection (restart, timeout, CLIENT KILL): replace it
-            // before sending, so the command is not lost on a connection known to be dead.
+            if !isStale && !Self.peerClosed(context.pointee.fd) { return }
+            // The server closed this idle connection (restart, timeout, CLIENT KILL), or the
+            // Sentinels switched the master: replace it before sending, so the command is not lost
+            // on a connection known to be dead or sent to a server that is no longer the master.
             close()
         }
         let now = ContinuousClock.now
         // Another connection of the pool reached the server since this one failed: the server is
         // back, so waiting out this connection's own backoff would only fail commands for nothing.
         if let pool, pool.connects > poolConnectsAtFailure { nextAttempt = nil }
+        // A Sentinel announced a new master since the failure: try it at once.
+        if let watch, watch.generation != generationAtFailure { nextAttempt = nil }
         if let nextAttempt, now < nextAttempt {
-            throw .reconnecting(
-                endpoint: configuration.endpoint, retryIn: nextAttempt - now, lastError: lastError)
+            throw .reconnecting(endpoint: endpoint, retryIn: nextAttempt - now, lastError: lastError)
         }
         do {
             try connect()
@@ -70,6 +95,7 @@ final class RedisConnection {
         } catch {
             close()
             poolConnectsAtFailure = pool?.connects ?? 0
+            generationAtFailure = watch?.generation ?? 0
             lastError = error.description
             nextAttempt = ContinuousClock.now + backoff.nextDelay()
             throw error
@@ -90,13 +116,24 @@ final class RedisConnection {
     }
 
     private func connect() throws(RedisError) {
+        // Read before asking the Sentinels: a switch announced while connecting makes the next
+        // command reconnect again rather than being missed.
+        let generation = watch?.generation ?? 0
+        var host = configuration.host
+        var port = configuration.port
+        if let discovery {
+            let master = try discovery.masterAddress()
+            host = master.host
+            port = master.port
+            endpoint = master.description
+        }
         guard
             let ctx = redisConnectWithTimeout(
-                configuration.host, Int32(configuration.port), configuration.connectTimeout.cTimeval)
-        else { throw .connectionFailed(endpoint: configuration.endpoint, detail: "out of memory") }
+                host, Int32(clamping: port), configuration.connectTimeout.cTimeval)
+        else { throw .connectionFailed(endpoint: endpoint, detail: "out of memory") }
         context = ctx
         if ctx.pointee.err != 0 {
-            throw .connectionFailed(endpoint: configuration.endpoint, detail: Self.errorString(ctx))
+            throw .connectionFailed(endpoint: endpoint, detail: Self.errorString(ctx))
         }
         _ = redisSetTimeout(ctx, configuration.commandTimeout.cTimeval)
         _ = redisEnableKeepAlive(ctx)
@@ -106,7 +143,7 @@ final class RedisConnection {
             auth = auth.appending(password)
             let reply: RedisValue
             do { reply = try execute(auth) } catch {
-                throw .connectionFailed(endpoint: configuration.endpoint, detail: "AUTH: \(error)")
+                throw .connectionFailed(endpoint: endpoint, detail: "AUTH: \(error)")
             }
             if let message = reply.errorMessage {
                 throw .authenticationFailed(user: configuration.username, message: message)
@@ -115,12 +152,29 @@ final class RedisConnection {
         if configuration.database != 0 {
             let reply: RedisValue
             do { reply = try execute(RedisCommand("SELECT", String(configuration.database))) } catch {
-                throw .connectionFailed(endpoint: configuration.endpoint, detail: "SELECT: \(error)")
+                throw .connectionFailed(endpoint: endpoint, detail: "SELECT: \(error)")
             }
             if let message = reply.errorMessage {
                 throw .connectionFailed(
-                    endpoint: configuration.endpoint, detail: "SELECT \(configuration.database): \(message)")
+                    endpoint: endpoint, detail: "SELECT \(configuration.database): \(message)")
             }
+        }
+        if discovery != nil { try checkMasterRole() }
+        connectedGeneration = generation
+    }
+
+    /// A server the Sentinels still name as master may already be demoted (or not yet promoted):
+    /// only a server that says `ROLE` master is used.
+    private func checkMasterRole() throws(RedisError) {
+        let reply: RedisValue
+        do { reply = try execute(RedisCommand("ROLE")) } catch {
+            throw .connectionFailed(endpoint: endpoint, detail: "ROLE: \(error)")
+        }
+        do throws(RedisSentinelError) {
+            let role = try SentinelReplies.role(reply, address: endpoint)
+            if role != "master" { throw RedisSentinelError.notMaster(address: endpoint, role: role) }
+        } catch {
+            throw .connectionFailed(endpoint: endpoint, detail: error.description)
         }
     }
 
@@ -147,6 +201,9 @@ final class RedisConnection {
             replies.append(RedisValue(copying: reply))
             freeReplyObject(raw)
         }
+        // Written to a replica (a master demoted under us): the next command reconnects, asking
+        // the Sentinels for the current master.
+        if replies.contains(where: { $0.errorMessage?.contains("READONLY") == true }) { close() }
         return replies
     }
 
@@ -187,8 +244,7 @@ final class RedisConnection {
         if ctx.pointee.err == REDIS_ERR_IO && text.contains("temporarily unavailable") {
             return .timeout(command: command.description, after: configuration.commandTimeout)
         }
-        return .connectionLost(
-            endpoint: configuration.endpoint, detail: text.isEmpty ? "unknown error" : text)
+        return .connectionLost(endpoint: endpoint, detail: text.isEmpty ? "unknown error" : text)
     }
 
     static func errorString(_ ctx: UnsafeMutablePointer<redisContext>) -> String {

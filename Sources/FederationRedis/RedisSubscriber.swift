@@ -31,6 +31,11 @@ public final class RedisSubscriber: Sendable {
     public let events: AsyncStream<RedisSubscriberEvent>
     private let continuation: AsyncStream<RedisSubscriberEvent>.Continuation
     private let configuration: RedisConfiguration
+    /// The servers subscribed to, one at a time; after a failure the next one is tried (the
+    /// Sentinels, for a ``RedisSentinelWatch``). One entry, ``configuration``, otherwise.
+    private let endpoints: [RedisConfiguration]
+    /// When set, events go here (on the subscriber's thread) instead of ``events``.
+    private let handler: (@Sendable (RedisSubscriberEvent) -> Void)?
     private let channels: [String]
     private let patterns: [String]
     private let pingInterval: Duration
@@ -50,14 +55,28 @@ public final class RedisSubscriber: Sendable {
     /// - Parameters:
     ///   - bufferLimit: events kept while the consumer is slow; older ones beyond it are dropped
     ///     (and counted in ``droppedEvents``) — versioned state recovers through re-sync.
-    public init(
+    public convenience init(
         configuration: RedisConfiguration, channels: [String], patterns: [String] = [],
         pingInterval: Duration = .seconds(5), bufferLimit: Int = 10_000,
         logger: Logger = Logger(label: "federation.redis.subscriber")
     ) {
+        self.init(
+            endpoints: [configuration], channels: channels, patterns: patterns, pingInterval: pingInterval,
+            bufferLimit: bufferLimit, logger: logger, handler: nil)
+    }
+
+    /// A subscriber that tries `endpoints` in turn, delivering to `handler` when one is given.
+    init(
+        endpoints: [RedisConfiguration], channels: [String], patterns: [String] = [],
+        pingInterval: Duration = .seconds(5), bufferLimit: Int = 10_000,
+        logger: Logger = Logger(label: "federation.redis.subscriber"),
+        handler: (@Sendable (RedisSubscriberEvent) -> Void)?
+    ) {
         (events, continuation) = AsyncStream.makeStream(
             of: RedisSubscriberEvent.self, bufferingPolicy: .bufferingNewest(bufferLimit))
-        self.configuration = configuration
+        self.configuration = endpoints[0]
+        self.endpoints = endpoints
+        self.handler = handler
         self.channels = channels
         self.patterns = patterns
         self.pingInterval = pingInterval
@@ -149,6 +168,15 @@ public final class RedisSubscriber: Sendable {
         }
     }
 
+    /// ``stop()`` and blocks until the thread has ended (from a thread that may block).
+    func stopAndWaitBlocking() {
+        let started = state.withLock { $0.started }
+        stop()
+        guard started else { return }
+        finished.wait()
+        finished.signal()  // later waiters pass too
+    }
+
     private var stopping: Bool { state.withLock { $0.stopping } }
 
     /// Waits up to `duration` or until ``stop()``; returns false when stopping.
@@ -163,12 +191,27 @@ public final class RedisSubscriber: Sendable {
     }
 
     func emit(_ event: RedisSubscriberEvent) {
+        if let handler { return handler(event) }
         if case .dropped = continuation.yield(event) { dropped.add(1, ordering: .relaxed) }
     }
 
     private func runLoop() {
-        let connection = RedisConnection(configuration: configuration)
+        // Subscribed to a Sentinel-managed master: follow `+switch-master` on a watch of our own.
+        let watch = configuration.sentinel.map {
+            RedisSentinelWatch(configuration: configuration, sentinel: $0, logger: logger)
+        }
+        watch?.start()
+        defer { watch?.stopAndWaitBlocking() }
+        var endpointIndex = 0
+        var connection = RedisConnection(configuration: endpoints[0], watch: watch)
         defer { connection.close() }
+        /// After a failure with several endpoints, the next one (with a fresh backoff).
+        func rotate() {
+            guard endpoints.count > 1 else { return }
+            connection.close()
+            endpointIndex = (endpointIndex + 1) % endpoints.count
+            connection = RedisConnection(configuration: endpoints[endpointIndex], watch: watch)
+        }
         var everSubscribed = false
         var session = SubscriberSession(pingInterval: pingInterval, pongTimeout: configuration.commandTimeout)
         while !stopping {
@@ -179,7 +222,13 @@ public final class RedisSubscriber: Sendable {
                 } catch {
                     connection.close()
                     logger.debug("subscriber connect failed", metadata: ["error": "\(error)"])
-                    guard sleep(max(connection.reconnectDelay, .milliseconds(10))) else { return }
+                    var delay = max(
+                        connection.reconnectDelay,
+                        endpoints.count > 1 ? .milliseconds(100) : .milliseconds(10))
+                    // With Sentinels, look again soon: a `+switch-master` ends the backoff at once.
+                    if watch != nil { delay = min(delay, .milliseconds(250)) }
+                    rotate()
+                    guard sleep(delay) else { return }
                     continue
                 }
                 connected.store(true, ordering: .relaxed)
@@ -187,7 +236,7 @@ public final class RedisSubscriber: Sendable {
                     pingInterval: pingInterval, pongTimeout: configuration.commandTimeout)
                 emit(everSubscribed ? .reconnected : .subscribed)
                 if everSubscribed {
-                    logger.info("subscriber reconnected", metadata: ["endpoint": "\(configuration.endpoint)"])
+                    logger.info("subscriber reconnected", metadata: ["endpoint": "\(connection.endpoint)"])
                 }
                 everSubscribed = true
             }
@@ -196,6 +245,7 @@ public final class RedisSubscriber: Sendable {
                 connected.store(false, ordering: .relaxed)
                 logger.warning("subscriber connection lost", metadata: ["error": "\(problem)"])
                 emit(.disconnected(problem))
+                rotate()
             }
         }
     }
@@ -219,6 +269,7 @@ public final class RedisSubscriber: Sendable {
         let ready = poll(&fds, 2, 250)
         if ready < 0 { return errno == EINTR ? nil : "poll failed: \(errno)" }
         if fds[1].revents != 0 { return nil }  // woken by stop()
+        if connection.isStale { return "a Sentinel announced a new master" }
         let now = ContinuousClock.now
         if fds[0].revents == 0 {
             switch session.onIdle(now: now) {

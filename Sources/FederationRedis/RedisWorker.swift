@@ -69,11 +69,14 @@ final class RedisWorker: Sendable {
     /// Shared with the pool's other workers (availability, connect count).
     private let pool: RedisPoolState
 
-    init(configuration: RedisConfiguration, name: String, pool: RedisPoolState, spin: Duration = .zero) {
+    init(
+        configuration: RedisConfiguration, name: String, pool: RedisPoolState,
+        sentinelWatch: RedisSentinelWatch? = nil, spin: Duration = .zero
+    ) {
         self.spin = spin
         self.pool = pool
         let thread = Thread { [self] in
-            let connection = RedisConnection(configuration: configuration, pool: pool)
+            let connection = RedisConnection(configuration: configuration, pool: pool, watch: sentinelWatch)
             self.runLoop(connection)
             connection.close()
             self.finished.signal()

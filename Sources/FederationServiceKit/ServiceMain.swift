@@ -49,12 +49,17 @@ public enum ServiceMain {
         let redisConfiguration: RedisConfiguration
         do {
             configuration = try options.configuration(for: service)
-            redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
+            redisConfiguration = try RedisConfiguration.federation(configuration)
         } catch {
             throw ValidationError("\(error)")
         }
         let registry = ProcessBootstrap.run(service: name, logLevel: configuration.logLevel)
         let logger = Logger(label: name)
+        if let sentinel = redisConfiguration.sentinel {
+            logger.notice(
+                "Redis through Sentinel: the Sentinels name the master; redis.url's host and port are not used",
+                metadata: ["redis": "\(sentinel.summary)"])
+        }
         let redis = RedisClient(configuration: redisConfiguration, logger: Logger(label: "\(name).redis"))
         do {
             try await body(configuration, redis, registry, logger)

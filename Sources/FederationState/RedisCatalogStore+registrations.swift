@@ -18,9 +18,12 @@ extension RedisCatalogStore {
                     parameters: $0.parameters.map(String.init), quantization: $0.quantization)
             },
             lease: registration.leaseExpiresAt.map { String($0.milliseconds) })
+        // An acknowledged registration must survive a Redis failover: with Sentinels it waits for
+        // a replica (`WAIT`, docs/REDIS.md).
         let reply = try await client.evalScript(
             CatalogScripts.replaceNode,
-            arguments: [keys.namespace, String(knownVersion), timestamp, try json(payload)])
+            arguments: [keys.namespace, String(knownVersion), timestamp, try json(payload)],
+            mustReplicate: true)
         let parts = try written(reply, "replaceNode", knownVersion: knownVersion)
         return NodeReplacement(
             version: try version(parts[0], "replaceNode"),

@@ -33,10 +33,12 @@ public struct RedisHealthStore: HealthStore {
 
     /// Runs a fenced write script, translating the script's FENCED refusal.
     private func write(
-        _ script: RedisScript, keys: [String], arguments: [String], token: LeaseToken?
+        _ script: RedisScript, keys: [String], arguments: [String], token: LeaseToken?,
+        mustReplicate: Bool = false
     ) async throws -> RedisValue {
         do throws(RedisError) {
-            return try await client.evalScript(script, keys: keys, arguments: arguments)
+            return try await client.evalScript(
+                script, keys: keys, arguments: arguments, mustReplicate: mustReplicate)
         } catch {
             if case .server(_, let message) = error, message.contains("FENCED") {
                 let detail = message.components(separatedBy: "FENCED ").last ?? message
@@ -56,16 +58,19 @@ public struct RedisHealthStore: HealthStore {
             fields: RecordEncoding.healthFields(of: health))
     }
 
+    /// A circuit that opens must survive a Redis failover (else the fleet routes to a failing node
+    /// again): with Sentinels, its write waits for a replica (`WAIT`, docs/REDIS.md).
     @discardableResult
     public func putCircuit(_ circuit: CircuitRecord) async throws -> UInt64 {
         try checkNode(circuit.node)
         return try await put(
             hash: keys.circuit(circuit.node), index: keys.circuitIndex, kind: "circuit", node: circuit.node,
-            fields: RecordEncoding.circuitFields(of: circuit))
+            fields: RecordEncoding.circuitFields(of: circuit), mustReplicate: circuit.state == .open)
     }
 
     private func put(
-        hash: String, index: String, kind: String, node: NodeId, fields: [(String, String)]
+        hash: String, index: String, kind: String, node: NodeId, fields: [(String, String)],
+        mustReplicate: Bool = false
     ) async throws
         -> UInt64
     {
@@ -75,7 +80,7 @@ public struct RedisHealthStore: HealthStore {
             arguments: [
                 keys.namespace, FederationFamily.health.rawValue, kind, node.rawValue, now,
                 token?.description ?? "",
-            ] + fields.flatMap { [$0.0, $0.1] }, token: token)
+            ] + fields.flatMap { [$0.0, $0.1] }, token: token, mustReplicate: mustReplicate)
         return try version(reply, "put \(kind)")
     }
 
