@@ -100,8 +100,7 @@ public struct JSONParser {
         }
     }
 
-    /// A string starting at the opening quote. Escapes other than the simple ones are handed to the
-    /// slow path (returns nil) — rare in requests, and correctness matters more there.
+    /// A string starting at the opening quote; one without escapes is read in place.
     private mutating func string() -> String? {
         index += 1
         let start = index
@@ -113,7 +112,7 @@ public struct JSONParser {
                 index += 1
                 return text
             case UInt8(ascii: "\\"):
-                return nil
+                return escapedString(from: start)
             case 0..<0x20:
                 return nil
             default:
@@ -121,6 +120,73 @@ public struct JSONParser {
             }
         }
         return nil
+    }
+
+    /// The rest of a string that has escapes (`index` at the first backslash): `\"` `\\` `\/`
+    /// `\b` `\f` `\n` `\r` `\t` and `\uXXXX`, a surrogate pair being one character; any other
+    /// escape, and a lone surrogate, is not JSON (Foundation refuses a lone surrogate too).
+    private mutating func escapedString(from start: Int) -> String? {
+        var text = Array(bytes[start..<index])
+        while let byte = current {
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                return String(decoding: text, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                index += 1
+                guard let escape = current else { return nil }
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): text.append(escape)
+                case UInt8(ascii: "b"): text.append(0x08)
+                case UInt8(ascii: "f"): text.append(0x0C)
+                case UInt8(ascii: "n"): text.append(0x0A)
+                case UInt8(ascii: "r"): text.append(0x0D)
+                case UInt8(ascii: "t"): text.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard let unit = hex4(), let scalar = scalar(startingWith: unit) else { return nil }
+                    text.append(contentsOf: String(scalar).utf8)
+                default: return nil
+                }
+            case 0..<0x20:
+                return nil
+            default:
+                text.append(byte)
+                index += 1
+            }
+        }
+        return nil
+    }
+
+    /// The character of a `\uXXXX` escape: a high surrogate must be followed by `\u` and a low
+    /// one, the two making one character; nil for a lone surrogate.
+    private mutating func scalar(startingWith unit: UInt32) -> Unicode.Scalar? {
+        guard (0xD800...0xDBFF).contains(unit) else { return Unicode.Scalar(unit) }
+        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+            bytes[index + 1] == UInt8(ascii: "u")
+        else { return nil }
+        index += 2
+        guard let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
+        return Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
+    }
+
+    /// Four hex digits as a number.
+    private mutating func hex4() -> UInt32? {
+        guard index + 4 <= bytes.count else { return nil }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case 0x30...0x39: digit = byte - 0x30
+            case 0x41...0x46: digit = byte - 0x41 + 10
+            case 0x61...0x66: digit = byte - 0x61 + 10
+            default: return nil
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
     }
 
     private mutating func number() -> JSONValue? {

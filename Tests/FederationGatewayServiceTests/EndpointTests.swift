@@ -34,6 +34,12 @@ import Testing
                             "/v1/chat/completions",
                             #"{"model":"m1","messages":[{"role":"user","content":"hi"}]}"#, text
                         ),
+                        (
+                            // JSON escapes (a multi-line prompt, quotes, \u): read by the gateway's parser
+                            "/v1/chat/completions",
+                            #"{"model":"m1","messages":[{"role":"user","content":"line 1\nsay \"hi\" \u00fc \uD83D\uDE00"}]}"#,
+                            text
+                        ),
                         ("/v1/completions", #"{"model":"m1","prompt":"hi","max_tokens":3}"#, text),
                         ("/v1/embeddings", #"{"model":"embedder","input":"hello"}"#, media),
                         ("/v1/audio/speech", #"{"model":"voice","input":"hello","voice":"alloy"}"#, media),
