@@ -25,6 +25,7 @@ let package = Package(
                 .product(name: "FederationFuzzing", package: "federation-gateway"),
                 .product(name: "FederationGatewayService", package: "federation-gateway"),
                 .product(name: "FederationHTTP", package: "federation-gateway"),
+                .product(name: "FederationOpenAI", package: "federation-gateway"),
             ],
             // No `main`: libFuzzer's driver is the entry point (Entry.swift).
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]

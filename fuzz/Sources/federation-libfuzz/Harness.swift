@@ -21,7 +21,9 @@ final class Harness: Sendable {
         let outcome = Self.runBlocking(target, bytes)
         if case .failure(let why) = outcome {
             let prefix = String(decoding: bytes.prefix(300), as: UTF8.self)
-            fputs("federation-libfuzz: contract failure in \(target.name): \(why) — input: \(prefix)\n", stderr)
+            fputs(
+                "federation-libfuzz: contract failure in \(target.name): \(why) — input: \(prefix)\n",
+                stderr)
             abort()
         }
     }
