@@ -148,10 +148,10 @@ for target in "${targets[@]}"; do
     cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<< "$last")
     ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<< "$last")
     corp=$(sed -nE 's/.* corp: ([0-9]+\/[0-9]+[a-zA-Z]*).*/\1/p' <<< "$last")
-    execs=$(sed -nE 's/^stat::number_of_executed_units: ([0-9]+)/\1/p' "$log" | tail -1)
+    execs=$(sed -nE 's/^stat::number_of_executed_units: +([0-9]+)/\1/p' "$log" | tail -1)
     [[ -n "$execs" ]] || execs=$(sed -nE 's/^#([0-9]+).*/\1/p' <<< "$last")
-    rate=$(sed -nE 's/^stat::average_exec_per_sec: ([0-9]+)/\1/p' "$log" | tail -1)
-    rss=$(sed -nE 's/^stat::peak_rss_mb: ([0-9]+)/\1/p' "$log" | tail -1)
+    rate=$(sed -nE 's/^stat::average_exec_per_sec: +([0-9]+)/\1/p' "$log" | tail -1)
+    rss=$(sed -nE 's/^stat::peak_rss_mb: +([0-9]+)/\1/p' "$log" | tail -1)
     mapfile -t found < <(find "$artifacts" -type f | sort)
     crashes=${#found[@]}
     if [[ $crashes -eq 0 && $status -ne 0 ]]; then
@@ -163,6 +163,13 @@ for target in "${targets[@]}"; do
         hex=$(od -An -tx1 -v -N 96 "$file" | tr -d ' \n')
         crash_lines+=("- **$target** \`$(basename "$file")\` ($(stat -c %s "$file") bytes, hex of the first 96: \`$hex\`): reproduce with \`FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $bin $file\`; log: \`$log\`")
     done
+    if [[ ${#found[@]} -gt 0 ]]; then
+        # What libFuzzer/ASan/the harness said, and the top of the stack.
+        crash_lines+=('```')
+        mapfile -t said < <(grep -m3 -E 'ERROR: (libFuzzer|AddressSanitizer)|contract failure|Fatal error|SUMMARY' "$log" || true)
+        mapfile -t frames < <(grep -E '^ +#[0-9]+ 0x' "$log" | grep -vE '__sanitizer|fuzzer::|libc\.so' | head -12 || true)
+        crash_lines+=("${said[@]}" "${frames[@]}" '```')
+    fi
     total_execs=$((total_execs + ${execs:-0}))
     total_crashes=$((total_crashes + crashes))
     rows+=("| $target | $seconds | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${corp:-?} | ${rss:-?} | $crashes |")
