@@ -21,9 +21,7 @@ final class Harness: Sendable {
         let outcome = Self.runBlocking(target, bytes)
         if case .failure(let why) = outcome {
             let prefix = String(decoding: bytes.prefix(300), as: UTF8.self)
-            fputs(
-                "federation-libfuzz: contract failure in \(target.name): \(why) — input: \(prefix)\n",
-                stderr)
+            printError("federation-libfuzz: contract failure in \(target.name): \(why) — input: \(prefix)\n")
             abort()
         }
     }
@@ -41,9 +39,9 @@ final class Harness: Sendable {
             print(names.joined(separator: "\n"))
             exit(0)
         }
-        fputs(
+        printError(
             "federation-libfuzz: FUZZ_TARGET='\(name)' is not a decoder; set FUZZ_TARGET to one of: "
-                + names.joined(separator: ", ") + " (FUZZ_TARGET=list prints them)\n", stderr)
+                + names.joined(separator: ", ") + " (FUZZ_TARGET=list prints them)\n")
         exit(2)
     }
 
@@ -99,9 +97,14 @@ enum NodeApplication {
         }
         started.ready.wait()
         if let problem = started.problem.withLock({ $0 }) {
-            fputs("federation-libfuzz: the demo node did not start: \(problem)\n", stderr)
+            printError("federation-libfuzz: the demo node did not start: \(problem)\n")
             exit(1)
         }
         return started.targets.withLock { $0 } ?? []
     }
+}
+
+/// Writes one message to standard error (C's `stderr` is a global var Swift 6 refuses to read).
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data(message.utf8))
 }
