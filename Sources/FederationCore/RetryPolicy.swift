@@ -115,7 +115,7 @@ public enum FailureKind: Sendable, Equatable, CustomStringConvertible {
     case invalidResponse
 
     /// Whether another node may be tried: connect failures, timeouts before the first byte,
-    /// 5xx and 429 — and never once a streamed token reached the client (the response cannot
+    /// invalid answers, 5xx and 429 — and never once a streamed token reached the client (the response cannot
     /// be replayed), nor for other 4xx (the request itself is at fault), cancellation, or a
     /// timeout after the first byte.
     public func isRetriable(afterStreamedTokens: Bool) -> Bool {
@@ -123,7 +123,10 @@ public enum FailureKind: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .connectFailed, .timeoutBeforeFirstByte: return true
         case .httpStatus(let status, _): return status == 429 || (500...599).contains(status)
-        case .timeoutAfterFirstByte, .cancelled, .invalidResponse: return false
+        // An answer that could not be understood (a 200 whose body is not the JSON its endpoint
+        // always answers) reached nobody yet: another node may give a real one.
+        case .invalidResponse: return true
+        case .timeoutAfterFirstByte, .cancelled: return false
         }
     }
 

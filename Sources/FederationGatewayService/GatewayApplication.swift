@@ -88,7 +88,14 @@ public func buildGatewayApplication(
             await pipeline.handle(request, disconnect: context.clientDisconnect, endpoint: endpoint)
         }
     }
-    router.get("/v1/models") { _, _ in ModelList(snapshot: view.currentSnapshot.snapshot).response() }
+    // As OpenAI's: with API keys configured, listing the models needs one too.
+    let ring = try APIKeyRing(settings.apiKeys)
+    router.get("/v1/models") { request, _ in
+        if !ring.isEmpty, case .failure(let error) = ring.tenant(for: request.headers[.authorization]) {
+            throw error
+        }
+        return ModelList(snapshot: view.currentSnapshot.snapshot).response()
+    }
     router.get("/v1/nodes") { _, _ in
         jsonResponse(NodeList(snapshot: view.currentSnapshot.snapshot, load: load, now: SystemClock().now()))
     }

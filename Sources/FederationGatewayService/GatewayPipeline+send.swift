@@ -47,16 +47,28 @@ extension GatewayPipeline {
             }
             return result(.failed(kind, answer: answer.map { (status: $0.0, headers: $0.1, body: $0.2) }))
         }
+        if case .plain(let address, let prefix) = nodes.endpoint(target.endpoint) {
+            return await sendPlain(
+                call, to: address, prefix: prefix, attempt: attempt, started: started, streaming: &streaming,
+                result: result, failed: failed)
+        }
         let request = NodeClient.request(
             endpoint: target.endpoint, path: call.request.path, clientHeaders: call.request.headers,
             requestId: call.request.id, body: call.body)
         let response: HTTPClientResponse
         do {
             let remaining = call.deadline - ContinuousClock.now
-            response = try await nodes.http.execute(
-                request, deadline: .now() + .nanoseconds(max(1, remaining.saturatingNanoseconds)))
+            let deadline = NIODeadline.now() + .nanoseconds(max(1, remaining.saturatingNanoseconds))
+            if let disconnect = call.disconnect {
+                response = try await disconnect.cancellingWhenGone {
+                    try await self.nodes.http.execute(request, deadline: deadline)
+                }
+            } else {
+                response = try await nodes.http.execute(request, deadline: deadline)
+            }
         } catch {
-            return failed(Task.isCancelled ? .cancelled : NodeClient.failureBeforeHead(error))
+            let gone = Task.isCancelled || call.disconnect?.isGone == true
+            return failed(gone ? .cancelled : NodeClient.failureBeforeHead(error))
         }
         let status = Int(response.status.code)
         let headers = NodeClient.clientHeaders(from: response.headers)
@@ -101,10 +113,81 @@ extension GatewayPipeline {
             // A broken-off answer (closed, or over the size limit) counts as a failed connect.
             return failed(error is DeadlineExceeded ? .timeoutBeforeFirstByte : .connectFailed)
         }
-        let tokens = UsageCount.tokens(inBody: body)
+        let answer = UsageCount.inspect(body)
+        if !answer.isJSON, Self.expectsJSON(path: call.request.path, contentType: headers[.contentType]) {
+            return failed(.invalidResponse, status: status)
+        }
         releaseProbeSlot(attempt)
-        report(attempt, ok: true, status: status, latency: ContinuousClock.now - started, tokens: tokens)
-        return result(.delivered(status: status, headers: headers, body: body, tokens: tokens))
+        report(
+            attempt, ok: true, status: status, latency: ContinuousClock.now - started, tokens: answer.tokens)
+        return result(.delivered(status: status, headers: headers, body: body, tokens: answer.tokens))
+    }
+
+    /// ``send(_:to:attempt:)`` to a plain-`http` node through the lean pool: one wait for the whole
+    /// answer (or a stream's head and first chunk), the timeouts kept on the connection's loop.
+    private func sendPlain(
+        _ call: Call, to address: NodeAddress, prefix: String, attempt: Attempt,
+        started: ContinuousClock.Instant,
+        streaming: inout Bool, result: (SendOutcome) -> SendResult,
+        failed: (FailureKind, Int?, (Int, HTTPFields, ByteBuffer)?) -> SendResult
+    ) async -> SendResult {
+        let request = NodeClient.request(
+            to: address, prefix: prefix, path: call.request.path, clientHeaders: call.request.headers,
+            requestId: call.request.id, body: call.body)
+        let remaining = call.deadline - ContinuousClock.now
+        let response: NodeResponse
+        do {
+            response = try await nodes.pool.execute(
+                request, deadline: .now() + .nanoseconds(max(1, remaining.saturatingNanoseconds)),
+                bodyLimit: Self.maximumResponseBytes, errorBodyLimit: Self.maximumErrorBodyBytes,
+                disconnect: call.disconnect)
+        } catch {
+            return failed(Task.isCancelled ? .cancelled : NodeClient.failure(error), nil, nil)
+        }
+        let status = response.status
+        let headers = NodeClient.clientHeaders(from: response.headers)
+        if status == 429 || (500...599).contains(status) {
+            return failed(
+                .httpStatus(status, retryAfter: NodeClient.retryAfter(response.headers)), status,
+                (status, headers, response.body))
+        }
+        if !(200...299).contains(status) {
+            releaseProbeSlot(attempt)
+            return result(.passThrough(status: status, headers: headers, body: response.body))
+        }
+        if let stream = response.stream {
+            streaming = true
+            let upstream = UpstreamStream(
+                stream: stream, first: response.body, connection: response.connection, headers: headers,
+                status: status)
+            upstream.nodeStarted = started
+            return result(.streaming(upstream))
+        }
+        let answer = UsageCount.inspect(response.body)
+        if !answer.isJSON, Self.expectsJSON(path: call.request.path, contentType: headers[.contentType]) {
+            // A 200 that is not the JSON the endpoint always answers (a broken node, a proxy's
+            // error page): the node's fault, and another node may give a real answer.
+            return failed(.invalidResponse, status, nil)
+        }
+        releaseProbeSlot(attempt)
+        report(
+            attempt, ok: true, status: status, latency: ContinuousClock.now - started, tokens: answer.tokens)
+        return result(
+            .delivered(status: status, headers: headers, body: response.body, tokens: answer.tokens))
+    }
+
+    /// Whether a 2xx non-streamed answer must be JSON: always on the endpoints whose OpenAI answer
+    /// is an object (chat, completions, embeddings, images), and whenever the node says it is JSON.
+    /// Transcriptions (`text`, `srt`, `vtt` formats), speech (audio) and `/v1/infer` are checked
+    /// only by their content type.
+    static func expectsJSON(path: String, contentType: String?) -> Bool {
+        switch path {
+        case GatewayEndpoint.chatCompletions.path, GatewayEndpoint.completions.path,
+            GatewayEndpoint.embeddings.path, GatewayEndpoint.images.path:
+            return true
+        default:
+            return contentType?.lowercased().contains("json") ?? false
+        }
     }
 
     func collect(
@@ -139,12 +222,20 @@ func withDeadline<T: Sendable>(
 /// Token counts in OpenAI answers: `usage.total_tokens` (else prompt + completion) of a body, and
 /// per SSE frame the content deltas and the optional usage chunk.
 enum UsageCount {
-    static func tokens(inBody body: ByteBuffer) -> Int? {
-        guard body.readableBytes > 0, body.readableBytes <= 1 << 20,
-            JSONNesting.problem(in: body.readableBytesView) == nil
-        else { return nil }
-        guard let json = body.withUnsafeReadableBytes({ JSONParser.parse($0) }) else { return nil }
-        return tokens(inUsage: json["usage"])
+    /// Bodies up to this size are parsed (for their token count, and to check they are JSON).
+    static let inspectedBytes = 1 << 20
+
+    static func tokens(inBody body: ByteBuffer) -> Int? { inspect(body).tokens }
+
+    /// Whether `body` is JSON, and its token count. A body larger than ``inspectedBytes`` is not
+    /// parsed: it counts as JSON, without tokens.
+    static func inspect(_ body: ByteBuffer) -> (isJSON: Bool, tokens: Int?) {
+        guard body.readableBytes <= inspectedBytes else { return (true, nil) }
+        guard body.readableBytes > 0,
+            body.withUnsafeReadableBytes({ JSONNesting.problem(inBuffer: $0) }) == nil,
+            let json = body.withUnsafeReadableBytes({ JSONParser.parse($0) })
+        else { return (false, nil) }
+        return (true, tokens(inUsage: json["usage"]))
     }
 
     static func tokens(inUsage usage: JSONValue?) -> Int? {

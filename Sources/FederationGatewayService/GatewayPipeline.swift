@@ -119,15 +119,9 @@ final class GatewayPipeline: Sendable {
         }
         let call = Call(
             request: gatewayRequest, body: body, deadline: deadline, ran: ran, disconnect: disconnect)
-        guard let disconnect else { return await forward(call) }
-        do {
-            return try await disconnect.cancellingWhenGone { await self.forward(call) }
-        } catch {
-            // The client went away while waiting for a non-streamed answer: the attempt was
-            // cancelled (the node saw its connection close); nobody reads this response.
-            metrics.clientDisconnects.increment()
-            return OpenAIError(status: .init(code: 499), message: "client closed request").response()
-        }
+        // A client that goes away is noticed where the gateway waits: the node connection is
+        // closed (send), the relay stops (streamResponse), and the loop answers 499 to nobody.
+        return await forward(call)
     }
 
     /// Chat and completions go to `generate`, or to `code` when the model is deployed only for
@@ -241,6 +235,7 @@ final class GatewayPipeline: Sendable {
             case .failed(let kind, let answer):
                 last = LastFailure(attempt: attempt, kind: kind, answer: answer)
                 if kind == .cancelled {
+                    if call.disconnect?.isGone == true { metrics.clientDisconnects.increment() }
                     advance(&lifecycle, .fatalFailure(.internal("cancelled")))
                     return await finish(
                         call.request, ran: call.ran,

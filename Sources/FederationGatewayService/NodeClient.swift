@@ -6,15 +6,24 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 
 /// The gateway's own HTTP client to nodes (not `HTTPClient.shared`): a connection pool sized for
 /// many concurrent streams per node, connect and read timeouts from the configuration, no
 /// redirects, no decompression (bytes are passed through as the node sent them). A `Service`, so
 /// it shuts down after the server stopped.
 final class NodeClient: Service, Sendable {
+    /// For `https` nodes (TLS), and what the lean pool does not speak.
     let http: HTTPClient
+    /// Plain-`http` nodes: the lean pool (NodeConnectionPool).
+    let pool: NodeConnectionPool
+    private let endpoints = Mutex<[String: NodeEndpoint]>([:])
 
     init(settings: GatewaySettings) {
+        pool = NodeConnectionPool(
+            settings: .init(
+                connectTimeout: settings.connectTimeout, readTimeout: settings.readTimeout,
+                maxConnectionsPerNode: settings.maxConnectionsPerNode))
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
@@ -30,7 +39,48 @@ final class NodeClient: Service, Sendable {
 
     func run() async throws {
         try? await gracefulShutdown()
+        pool.shutdown()
         try await http.shutdown()
+    }
+
+    /// Where a catalog endpoint (`http://host:port[/prefix]`) points, parsed once per endpoint.
+    func endpoint(_ text: String) -> NodeEndpoint {
+        if let known = endpoints.withLock({ $0[text] }) { return known }
+        let parsed = NodeEndpoint(text)
+        endpoints.withLock { cache in
+            if cache.count >= 65_536 { cache.removeAll() }  // endpoints come and go; bounded
+            cache[text] = parsed
+        }
+        return parsed
+    }
+
+    /// The request for the lean pool: `{prefix}{path}` with the client's end-to-end headers.
+    static func request(
+        to address: NodeAddress, prefix: String, path: String, clientHeaders: HTTPFields, requestId: String,
+        body: ByteBuffer
+    ) -> NodeRequest {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(clientHeaders.count + 3)
+        headers.add(name: "Host", value: address.description)
+        addForwarded(clientHeaders, requestId: requestId, bodyLength: body.readableBytes, to: &headers)
+        return NodeRequest(
+            address: address,
+            head: HTTPRequestHead(version: .http1_1, method: .POST, uri: prefix + path, headers: headers),
+            body: body)
+    }
+
+    /// The client's end-to-end headers for the node, then the gateway's request id and the
+    /// body's length (the client's own `X-Request-Id`, if any, was read into the request's id).
+    static func addForwarded(
+        _ clientHeaders: HTTPFields, requestId: String, bodyLength: Int, to headers: inout HTTPHeaders
+    ) {
+        for field in clientHeaders {
+            let name = field.name.canonicalName
+            if notForwarded.contains(name) || name == "x-request-id" { continue }
+            headers.add(name: name, value: field.value)
+        }
+        headers.add(name: "X-Request-Id", value: requestId)
+        headers.add(name: "Content-Length", value: String(bodyLength))
     }
 
     /// Headers never forwarded to a node: hop-by-hop ones (RFC 9110 §7.6.1), the ones the client
@@ -56,13 +106,7 @@ final class NodeClient: Service, Sendable {
         request.method = .POST
         var headers = HTTPHeaders()
         headers.reserveCapacity(clientHeaders.count + 2)
-        for field in clientHeaders {
-            let name = field.name.canonicalName
-            if notForwarded.contains(name) || name == "x-request-id" { continue }
-            headers.add(name: name, value: field.value)
-        }
-        headers.replaceOrAdd(name: "X-Request-Id", value: requestId)
-        headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        addForwarded(clientHeaders, requestId: requestId, bodyLength: body.readableBytes, to: &headers)
         request.headers = headers
         request.body = .bytes(body)
         return request
@@ -99,11 +143,88 @@ final class NodeClient: Service, Sendable {
         return .connectFailed
     }
 
+    /// How a failed exchange of the lean pool is classified for retries and the circuits.
+    static func failure(_ error: NodeExchangeError) -> FailureKind {
+        switch error {
+        case .cancelled: .cancelled
+        case .readTimeout, .deadline: .timeoutBeforeFirstByte
+        case .connectTimeout, .connectFailed, .closedBeforeAnswer, .closed, .tooLarge, .invalidResponse:
+            .connectFailed
+        }
+    }
+
     /// `Retry-After` in seconds (the HTTP-date form is not used by inference servers), bounded.
     static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
         guard let text = headers.first(name: "retry-after"), let seconds = Double(text.trimmed),
             seconds >= 0, seconds <= 86_400
         else { return nil }
         return Duration.seconds(checked: seconds)
+    }
+}
+
+/// A node's endpoint as the gateway reaches it: plain `http` through the lean pool, anything else
+/// (`https`) through AsyncHTTPClient.
+enum NodeEndpoint: Sendable, Equatable {
+    case plain(NodeAddress, prefix: String)
+    case other
+
+    /// `http://host[:port][/prefix]` (IPv6 hosts in brackets); anything else is `.other`.
+    init(_ text: String) {
+        guard text.lowercased().hasPrefix("http://") else {
+            self = .other
+            return
+        }
+        let rest = text.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        var prefix = String(rest.dropFirst(authority.count))
+        guard !prefix.contains("?"), !prefix.contains("#"), !authority.contains("@") else {
+            self = .other
+            return
+        }
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        var host = Substring(authority)
+        var port = 80
+        let bracketed = host.hasPrefix("[")
+        if bracketed {
+            guard let close = host.firstIndex(of: "]") else {
+                self = .other
+                return
+            }
+            let after = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            if !after.isEmpty {
+                guard after.hasPrefix(":"), let value = Int(after.dropFirst()), (1...65_535).contains(value)
+                else {
+                    self = .other
+                    return
+                }
+                port = value
+            }
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let value = Int(host[host.index(after: colon)...]), (1...65_535).contains(value) else {
+                self = .other
+                return
+            }
+            port = value
+            host = host[..<colon]
+        }
+        // Only IP literals for now: the lean pool failed to reach nodes by their compose DNS
+        // names (every attempt a connect failure, though the names resolve and AsyncHTTPClient
+        // reaches them), a cause not yet found; named nodes keep AsyncHTTPClient (docs/GATEWAY.md).
+        guard !host.isEmpty, bracketed || Self.isIPv4Literal(host) else {
+            self = .other
+            return
+        }
+        self = .plain(NodeAddress(host: String(host), port: port), prefix: prefix)
+    }
+
+    /// `a.b.c.d` with each part 0…255 in decimal.
+    static func isIPv4Literal(_ host: Substring) -> Bool {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4
+            && parts.allSatisfy { part in
+                !part.isEmpty && part.count <= 3 && part.utf8.allSatisfy { (48...57).contains($0) }
+                    && Int(part).map { $0 <= 255 } == true
+            }
     }
 }

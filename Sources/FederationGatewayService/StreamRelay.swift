@@ -8,24 +8,44 @@ import NIOCore
 
 /// A node's event stream whose head and first chunk arrived. Owned by one task at a time: the
 /// attempt that read the first chunk, then the relay.
-final class UpstreamStream: @unchecked Sendable {  // its iterator: one task at a time, never concurrently
-    let response: HTTPClientResponse
+final class UpstreamStream: @unchecked Sendable {  // source, first chunk: one task at a time
     let headers: HTTPFields
     let status: Int
-    private var iterator: HTTPClientResponse.Body.AsyncIterator
+    private var source: Source
     var first: ByteBuffer?
     var nodeStarted = ContinuousClock.now
 
+    private enum Source {
+        /// AsyncHTTPClient (an `https` node); `response` keeps the body alive.
+        case client(HTTPClientResponse, HTTPClientResponse.Body.AsyncIterator)
+        /// The lean pool (a plain-`http` node).
+        case pool(NodeBodyStream.AsyncIterator)
+    }
+
     init(response: HTTPClientResponse, headers: HTTPFields, status: Int) {
-        self.response = response
         self.headers = headers
         self.status = status
-        self.iterator = response.body.makeAsyncIterator()
+        self.source = .client(response, response.body.makeAsyncIterator())
     }
+
+    /// A stream from the lean pool, whose first chunk came with the head.
+    init(
+        stream: NodeBodyStream, first: ByteBuffer, connection: NodeConnection?, headers: HTTPFields,
+        status: Int
+    ) {
+        self.headers = headers
+        self.status = status
+        self.source = .pool(stream.makeAsyncIterator())
+        self.first = first
+        self.connection = connection
+    }
+
+    /// The pool's connection the stream comes from (nil for AsyncHTTPClient's).
+    private(set) var connection: NodeConnection?
 
     /// Reads the first chunk (an empty stream counts as a broken one).
     func readFirst() async throws {
-        guard let chunk = try await iterator.next() else { throw StreamEnded() }
+        guard let chunk = try await nextFromSource() else { throw StreamEnded() }
         first = chunk
     }
 
@@ -34,7 +54,18 @@ final class UpstreamStream: @unchecked Sendable {  // its iterator: one task at 
             self.first = nil
             return first
         }
-        return try await iterator.next()
+        return try await nextFromSource()
+    }
+
+    private func nextFromSource() async throws -> ByteBuffer? {
+        switch source {
+        case .client(let response, var iterator):
+            let chunk = try await iterator.next()
+            source = .client(response, iterator)
+            return chunk
+        case .pool(let iterator):
+            return try await iterator.next()
+        }
     }
 
     struct StreamEnded: Error {}
@@ -129,7 +160,12 @@ extension GatewayPipeline {
         }
         var end = RelayEnd.completed
         do {
-            if let disconnect = call.disconnect {
+            if let disconnect = call.disconnect, let connection = upstream.connection {
+                // The lean pool's stream ends when its connection closes: no watcher task needed.
+                let token = disconnect.whenGone { connection.close() }
+                defer { disconnect.cancelWhenGone(token) }
+                try await pump()
+            } else if let disconnect = call.disconnect {
                 try await disconnect.cancellingWhenGone(pump)
             } else {
                 try await pump()
@@ -201,6 +237,13 @@ extension GatewayPipeline {
     }
 
     static func describe(_ error: any Error) -> String {
+        if let error = error as? NodeExchangeError {
+            switch error {
+            case .readTimeout: return "no data within the read timeout"
+            case .closed, .closedBeforeAnswer: return "the node closed the connection"
+            default: return "\(error)"
+            }
+        }
         if let error = error as? HTTPClientError {
             switch error {
             case .readTimeout: return "no data within the read timeout"

@@ -18,6 +18,7 @@ public final class ClientDisconnect: Sendable {
         var gone = false
         var nextWaiter = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var actions: [Int: @Sendable () -> Void] = [:]
     }
 
     private let state = Mutex(State())
@@ -53,6 +54,26 @@ public final class ClientDisconnect: Sendable {
         }
     }
 
+    /// Runs `action` once when the client goes away — at once, before returning nil, when it is
+    /// gone already. Cheaper than ``cancellingWhenGone(_:)`` (no tasks): the gateway closes its
+    /// connection to the node this way. Returns the token for ``cancelWhenGone(_:)``.
+    public func whenGone(_ action: @escaping @Sendable () -> Void) -> Int? {
+        let token = state.withLock { state -> Int? in
+            if state.gone { return nil }
+            state.nextWaiter += 1
+            state.actions[state.nextWaiter] = action
+            return state.nextWaiter
+        }
+        if token == nil { action() }
+        return token
+    }
+
+    /// Forgets the action registered under `token` (the work it would stop has ended).
+    public func cancelWhenGone(_ token: Int?) {
+        guard let token else { return }
+        _ = state.withLock { $0.actions.removeValue(forKey: token) }
+    }
+
     /// Returns when the client is gone, or when the calling task is cancelled.
     func waitUntilGone() async {
         let id = state.withLock { state -> Int in
@@ -74,12 +95,16 @@ public final class ClientDisconnect: Sendable {
     }
 
     func fire() {
-        let waiters = state.withLock { state in
+        let (waiters, actions) = state.withLock { state in
             state.gone = true
-            defer { state.waiters = [:] }
-            return state.waiters
+            defer {
+                state.waiters = [:]
+                state.actions = [:]
+            }
+            return (state.waiters, state.actions)
         }
         for waiter in waiters.values { waiter.resume() }
+        for action in actions.values { action() }
     }
 
     static func register(_ signal: ClientDisconnect, for channel: any Channel) {

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// An error answered in OpenAI's shape:
 /// `{"error":{"message":…,"type":…,"param":…,"code":…}}`.
@@ -156,6 +157,10 @@ extension Request {
             return try await body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw OpenAIError.tooLarge(limit: limit)
+        } catch let error as HTTPParserError {
+            // Broken framing inside the body (a chunk size that is not hex…): the client's error.
+            throw OpenAIError.invalid(
+                "The request body is not valid HTTP/1.1 (\(error)).", param: nil, code: "invalid_request")
         }
     }
 }

@@ -19,8 +19,7 @@ public enum ProcessBootstrap {
         signal(SIGPIPE, SIG_IGN)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
+            var handler = LineLogHandler(label: label, level: level)
             handler[metadataKey: "service"] = .string(service)
             return handler
         }

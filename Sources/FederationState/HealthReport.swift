@@ -95,10 +95,65 @@ public struct HealthReport: Sendable, Equatable, Codable {
     }
 
     /// The JSON form (for publishers).
+    ///
+    /// Written by hand, keys sorted, because every gateway publishes one per proxied request
+    /// (Foundation's JSONEncoder was 2–3 % of the gateway's CPU); ``parse(_:)-([UInt8])`` reads it
+    /// back, which the tests and the fuzzer check for any report.
     public func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return Array((try? encoder.encode(self)) ?? Data())
+        var out: [UInt8] = []
+        out.reserveCapacity(160)
+        var first = true
+        func key(_ name: StaticString) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        func number(_ value: Double) {
+            // Integral values as integers (as JSONEncoder does); others in Swift's shortest form.
+            if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
+                out.append(contentsOf: String(Int64(value)).utf8)
+            } else if value.isFinite {
+                out.append(contentsOf: value.description.utf8)
+            } else {
+                out.append(contentsOf: "null".utf8)
+            }
+        }
+        if let at {
+            key("at")
+            out.append(contentsOf: String(at).utf8)
+        }
+        if let gpuUtilization {
+            key("gpu_utilization")
+            number(gpuUtilization)
+        }
+        if let latencyMs {
+            key("latency_ms")
+            number(latencyMs)
+        }
+        key("node")
+        JSONText.appendString(node.rawValue, to: &out)
+        key("ok")
+        out.append(contentsOf: (ok ? "true" : "false").utf8)
+        if let queueDepth {
+            key("queue_depth")
+            out.append(contentsOf: String(queueDepth).utf8)
+        }
+        if let source {
+            key("source")
+            JSONText.appendString(source, to: &out)
+        }
+        if let status {
+            key("status")
+            out.append(contentsOf: String(status).utf8)
+        }
+        if let tokens {
+            key("tokens")
+            out.append(contentsOf: String(tokens).utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     /// nil when every field is in range, else what is wrong.

@@ -29,6 +29,25 @@ public final class RawConnection: Sendable {
         return RawConnection(channel: channel, received: received)
     }
 
+    /// Connects and sends `text`. When the server closed the connection before the bytes were
+    /// written — a test starved of CPU for longer than a short header timeout between connecting
+    /// and its first bytes — it connects again, `attempts` times in all, so a server that closes
+    /// every connection at once still fails the test.
+    public static func connectAndSend(
+        port: Int, host: String = "127.0.0.1", _ text: String, attempts: Int = 3
+    ) async throws -> RawConnection {
+        var attempt = 1
+        while true {
+            let connection = try await connect(port: port, host: host)
+            do {
+                try await connection.send(text)
+                return connection
+            } catch  where attempt < attempts && connection.isClosed {
+                attempt += 1
+            }
+        }
+    }
+
     /// Sends `text` as it is (throws once the connection is closed).
     public func send(_ text: String) async throws {
         try await channel.writeAndFlush(ByteBuffer(string: text))

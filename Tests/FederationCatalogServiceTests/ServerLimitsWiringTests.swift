@@ -22,8 +22,8 @@ struct ServerLimitsWiringTests {
             configuration: configuration, catalog: InMemoryCatalogStore(),
             registry: PrometheusCollectorRegistry(), logger: logger)
         try await app.test(.live) { client in
-            let slow = try await RawConnection.connect(port: try #require(client.port))
-            try await slow.send("GET /healthz HTTP/1.1\r\nHost: catalog\r\nX-Slow: ")
+            let slow = try await RawConnection.connectAndSend(
+                port: try #require(client.port), "GET /healthz HTTP/1.1\r\nHost: catalog\r\nX-Slow: ")
             for _ in 0..<150 where !slow.isClosed {
                 try? await slow.send("a")
                 try await Task.sleep(for: .milliseconds(200))

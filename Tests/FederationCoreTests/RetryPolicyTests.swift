@@ -75,7 +75,7 @@ import Testing
             (.timeoutBeforeFirstByte, true),
             (.timeoutAfterFirstByte, false),
             (.cancelled, false),
-            (.invalidResponse, false),
+            (.invalidResponse, true),
             (.httpStatus(429, retryAfter: .seconds(1)), true),
             (.httpStatus(429, retryAfter: nil), true),
             (.httpStatus(500, retryAfter: nil), true),

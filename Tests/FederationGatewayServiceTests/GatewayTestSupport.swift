@@ -136,13 +136,13 @@ struct GatewayWorld: Sendable {
         return try await withService(group) {
             let base = "http://127.0.0.1:\(await box.port())"
             try await eventually("the gateway's view holds \(expectNodes) node(s)") {
-                let (status, text, _) = try await request(.GET, base + "/v1/models")
+                // /v1/nodes, not /v1/models: with API keys configured the model list needs one.
+                let (status, text, _) = try await request(.GET, base + "/v1/nodes")
                 guard status == 200,
                     let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-                    let data = json["data"] as? [[String: Any]]
+                    let nodes = json["nodes"] as? [[String: Any]]
                 else { return false }
-                let nodes = data.compactMap { $0["nodes"] as? Int }.max() ?? 0
-                guard nodes >= expectNodes else { return false }
+                guard nodes.count >= expectNodes else { return false }
                 return try await request(.GET, base + "/readyz").status == 200
             }
             let result = try await body(base)

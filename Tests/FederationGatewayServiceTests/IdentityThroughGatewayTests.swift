@@ -30,6 +30,12 @@ import Testing
                     let wrong = try await world.chat(base, headers: [("Authorization", "Bearer sk-nope")])
                     #expect(wrong.status == 401)
                     #expect(!wrong.text.contains("sk-nope"), "the key is never echoed: \(wrong.text)")
+                    // Listing the models needs a key too (as OpenAI's API).
+                    let models = try await world.request(.GET, base + "/v1/models")
+                    #expect(models.status == 401, "\(models.text)")
+                    let keyed = try await world.request(
+                        .GET, base + "/v1/models", headers: [("Authorization", "Bearer sk-team-b")])
+                    #expect(keyed.status == 200 && keyed.text.contains("m1"), "\(keyed.text)")
                     for _ in 0..<6 {
                         // team-a's floor is confidential; asking for public does not lower it.
                         let answer = try await world.chat(

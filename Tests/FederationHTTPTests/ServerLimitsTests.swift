@@ -51,8 +51,8 @@ struct ServerLimitsTests {
             // Before the connect: the server's timer starts when it accepts, which a loaded machine
             // may do well before the client's connect call returns.
             let start = ContinuousClock.now
-            let connection = try await RawConnection.connect(port: port)
-            try await connection.send("GET /ok HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+            let connection = try await RawConnection.connectAndSend(
+                port: port, "GET /ok HTTP/1.1\r\nHost: test\r\nX-Slow: ")
             // Far more bytes than the timeout allows time for; the server must not wait for them.
             for _ in 0..<150 where !connection.isClosed {
                 try? await connection.send("a")
@@ -70,8 +70,7 @@ struct ServerLimitsTests {
     func promptHeader() async throws {
         try await withLimitedServer(ServerLimits(headerTimeout: .seconds(1), idleTimeout: .seconds(60))) {
             port in
-            let connection = try await RawConnection.connect(port: port)
-            try await connection.send(plainRequest)
+            let connection = try await RawConnection.connectAndSend(port: port, plainRequest)
             #expect(try await connection.waitFor("\r\n\r\nok", timeout: .seconds(30)), "\(connection.text)")
             // Past the header timeout: a connection whose head arrived is not closed by it.
             try await Task.sleep(for: .milliseconds(1500))

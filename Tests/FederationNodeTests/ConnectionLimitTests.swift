@@ -13,7 +13,7 @@ struct ConnectionLimitTests {
             // A test starved of CPU for longer than the header timeout between connecting and its
             // first bytes finds the connection already (rightly) closed: it connects again, at most
             // three times, so a node that closes every connection at once still fails the test.
-            let slow = try await connectAndSend(
+            let slow = try await RawConnection.connectAndSend(
                 port: node.port, "POST /v1/chat/completions HTTP/1.1\r\nHost: node\r\nX-Slow: ")
             for _ in 0..<150 where !slow.isClosed {
                 try? await slow.send("a")
@@ -22,7 +22,8 @@ struct ConnectionLimitTests {
             #expect(slow.isClosed, "the node held a trickling connection for 30 s")
             #expect(slow.text.hasPrefix("HTTP/1.1 408"), "\(slow.text)")
 
-            let idle = try await connectAndSend(port: node.port, "GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n")
+            let idle = try await RawConnection.connectAndSend(
+                port: node.port, "GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n")
             #expect(try await idle.waitFor("\"ok\"", timeout: .seconds(30)))
             #expect(
                 try await idle.waitUntilClosed(timeout: .seconds(30)), "idle keep-alive connection kept open")
@@ -48,20 +49,5 @@ struct ConnectionLimitTests {
         var environment = NodeConfiguration()
         try environment.apply(environment: ["FEDNODE_MAX_CONNECTIONS": "7"])
         #expect(environment.server.maxConnections == 7)
-    }
-}
-
-/// Connects and sends `text`; when the server closed the connection before the bytes were written
-/// (the header timeout ran out while this process was not scheduled), tries again, three times in all.
-private func connectAndSend(port: Int, _ text: String) async throws -> RawConnection {
-    var attempt = 1
-    while true {
-        let connection = try await RawConnection.connect(port: port)
-        do {
-            try await connection.send(text)
-            return connection
-        } catch where attempt < 3 && connection.isClosed {
-            attempt += 1
-        }
     }
 }

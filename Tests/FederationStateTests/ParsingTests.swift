@@ -16,6 +16,33 @@ import Testing
         #expect(try HealthReport.parse(report.encoded()) == report)
     }
 
+    @Test("the hand-written encoding reads back as the same report, whatever its strings and numbers")
+    func encodingRoundTrips() throws {
+        let random = SeededRandomSource(seed: 7)
+        let sources = [
+            "gateway-1", "q\"uote", "back\\slash", "tab\tnew\nline\r", "\u{01}\u{1f}ctl", "ünï-ç😀", "/x",
+        ]
+        let numbers: [Double] = [0, 1, 45, 45.5, 0.82, 1e-5, 0.1 + 0.2, 86_400_000, 123_456.789, 1.0 / 3.0]
+        for index in 0..<500 {
+            let report = HealthReport(
+                node: NodeId(rawValue: "node-\(index)"), ok: index % 2 == 0,
+                latencyMs: index % 3 == 0 ? nil : numbers[random.next(below: numbers.count)],
+                tokens: index % 5 == 0 ? nil : random.next(below: 1_000_000),
+                status: index % 4 == 0 ? nil : 100 + random.next(below: 500),
+                queueDepth: index % 6 == 0 ? nil : random.next(below: 100),
+                gpuUtilization: index % 7 == 0 ? nil : Double(random.next(below: 1001)) / 1000,
+                source: index % 8 == 0 ? nil : sources[random.next(below: sources.count)],
+                at: index % 9 == 0 ? nil : Int64(random.next(below: 1 << 40)))
+            #expect(
+                try HealthReport.parse(report.encoded()) == report,
+                "\(String(decoding: report.encoded(), as: UTF8.self))")
+        }
+        let text = String(
+            decoding: HealthReport(node: "n1", ok: true, latencyMs: 45, status: 200, source: "gw").encoded(),
+            as: UTF8.self)
+        #expect(text == #"{"latency_ms":45,"node":"n1","ok":true,"source":"gw","status":200}"#)
+    }
+
     @Test func minimalReportAndUnknownFieldsAreAccepted() throws {
         let report = try HealthReport.parse(
             #"{"node":"us-west-gpu-01","ok":true,"latency_ms":45,"extra":[1,2]}"#)

@@ -11,7 +11,10 @@ def load_json(path):
     if not os.path.exists(path):
         return None
     with open(path) as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except ValueError:  # a run stopped by its time bound leaves an empty or partial file
+            return None
 
 
 def ms(value):
@@ -188,12 +191,15 @@ def main():
               f"{signed(add(ttft, dt, 'p50'))} | {signed(add(ttft, dt, 'p99'))} | {ms(gap.get('p50'))} | "
               f"{ms(gap.get('p99'))} | {signed(add(gap, dg, 'p50'))} | {signed(add(gap, dg, 'p99'))} |")
         w("")
-    holds = [(n, load_json(os.path.join(work, f"c-hold-{n}.json"))) for n in ("direct", "nginx", "gateway")]
-    holds = [(n, r) for n, r in holds if r]
-    if holds:
-        w(f"### {args.hold} concurrent streams held (20 tokens at 2 tokens/s, ≈ 10 s each)")
+    hold_counts = sorted({int(f.split("-")[2]) for f in os.listdir(work)
+                          if f.startswith("c-hold-") and f.endswith(".json") and f.split("-")[2].isdigit()})
+    for count in hold_counts:
+        holds = [(n, load_json(os.path.join(work, f"c-hold-{count}-{n}.json")))
+                 for n in ("direct", "nginx", "gateway", "vllm-router")]
+        holds = [(n, r) for n, r in holds if r]
+        w(f"### {count} concurrent streams held (20 tokens at 2 tokens/s, ≈ 10 s each)")
         w("")
-        w("RSS of the process serving them (direct: the node; nginx: one of its two workers) before the streams, "
+        w("RSS of the process serving them (direct: the node; nginx: one of its two workers; vllm-router: its process) before the streams, "
           "while all were open, "
           "and 1 s after the last ended.")
         w("")
