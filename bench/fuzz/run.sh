@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzz run (libFuzzer + AddressSanitizer) over every decoder of outside bytes:
-# builds fuzz/ (release, -sanitize=fuzzer,address), runs each target N seconds from its committed
-# corpus (fuzz/corpus/<target>) and dictionary, and writes DIR/fuzz.md: executions, coverage
-# (cov/ft), corpus size and crashes per target. Exit status 1 when any target left a crash file.
+# builds fuzz/ (debug, -sanitize=fuzzer,address, linked by lld), runs each target N seconds from its
+# committed corpus (fuzz/corpus/<target>) and dictionary, and writes DIR/fuzz.md: executions,
+# coverage (cov/ft), corpus size and crashes per target. Exit status 1 when any target left a crash.
 #
-#   bench/fuzz/run.sh --out DIR [--quick] [--seconds N] [--targets a,b] [--keep-corpus]
+#   bench/fuzz/run.sh --out DIR [--quick] [--seconds N] [--targets a,b] [--keep-corpus] [--release]
+#   bench/fuzz/run.sh --build-only [--release]    # build, print the binary's path on stdout
 #
 # --quick: 10 s per target; default (full): 60 s; --seconds overrides both.
+# --release: an optimised sanitizer build instead (much longer to build cold; fuzz/README.md, Cost).
 # FED_FUZZ_BIN=path/to/federation-libfuzz skips the build (a binary built as below).
 # Details, reproducing a crash, adding a target: fuzz/README.md.
 set -euo pipefail
 
 usage() {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 
@@ -28,6 +30,8 @@ seconds_given=""
 quick=""
 only=""
 keep_corpus=""
+build_only=""
+configuration=debug
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --out) [[ $# -ge 2 ]] || die "--out needs a folder"; out=$2; shift 2 ;;
@@ -37,11 +41,13 @@ while [[ $# -gt 0 ]]; do
             seconds_given=$2; shift 2 ;;
         --targets) [[ $# -ge 2 ]] || die "--targets needs a comma-separated list"; only=$2; shift 2 ;;
         --keep-corpus) keep_corpus=1; shift ;;
+        --build-only) build_only=1; shift ;;
+        --release) configuration=release; shift ;;
         -h | --help) usage 0 ;;
         *) echo "bench/fuzz/run.sh: unknown argument '$1'" >&2; usage 2 ;;
     esac
 done
-[[ -n "$out" ]] || die "--out DIR is required (where fuzz.md, logs and crash files go)"
+[[ -n "$out" || -n "$build_only" ]] || die "--out DIR is required (where fuzz.md, logs and crash files go)"
 if [[ -n "$quick" ]]; then seconds=10; fi
 if [[ -n "$seconds_given" ]]; then seconds=$seconds_given; fi
 mode=$([[ -n "$quick" ]] && echo quick || echo full)
@@ -49,11 +55,6 @@ mode=$([[ -n "$quick" ]] && echo quick || echo full)
 for tool in timeout od awk sed; do
     command -v "$tool" > /dev/null || die "'$tool' not found: install Debian's coreutils/gawk/sed (apt-get install -y coreutils gawk sed)"
 done
-
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-rm -rf "$out/fuzz-logs" "$out/crashes"
-mkdir -p "$out/fuzz-logs" "$out/crashes"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fed-fuzz.XXXXXX")
 child=""
@@ -69,26 +70,50 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "bench/fuzz/run.sh: interrupted" >&2; exit 130' INT TERM
 
+if [[ -n "$build_only" ]]; then
+    # stdout carries only the binary's path; progress goes to stderr.
+    exec 3>&1 1>&2
+    logs=${out:-$work}/fuzz-logs
+    mkdir -p "$logs"
+else
+    mkdir -p "$out"
+    out=$(cd "$out" && pwd)
+    rm -rf "$out/fuzz-logs" "$out/crashes"
+    mkdir -p "$out/fuzz-logs" "$out/crashes"
+    logs=$out/fuzz-logs
+fi
+
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # --- build ---------------------------------------------------------------------------------------
+# Every Swift module (ours and the packages') gets coverage counters and ASan; lld links it (the
+# system's ld.gold is what swiftc picks by default; fuzz/README.md, How it is wired).
+build_flags=(--package-path "$repo/fuzz" -c "$configuration")
+build_command=(swift build "${build_flags[@]}" --product federation-libfuzz
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 build_seconds=""
 if [[ -n "${FED_FUZZ_BIN:-}" ]]; then
     bin=$FED_FUZZ_BIN
-    [[ -x "$bin" ]] || die "FED_FUZZ_BIN='$bin' is not an executable (build it: cd fuzz && swift build -c release --product federation-libfuzz -Xswiftc -sanitize=fuzzer,address)"
+    [[ -x "$bin" ]] || die "FED_FUZZ_BIN='$bin' is not an executable (build it: bench/fuzz/run.sh --build-only)"
     echo "fuzz: using FED_FUZZ_BIN=$bin (no build)"
 else
-    command -v swift > /dev/null || die "'swift' not found: install the Swift 6.3 toolchain (swift.org) and put its usr/bin on PATH"
-    echo "fuzz: building fuzz/ (release, -sanitize=fuzzer,address; a cold build takes many minutes)"
+    swift=$(command -v swift) || die "'swift' not found: install the Swift 6.3 toolchain (swift.org) and put its usr/bin on PATH"
+    swift_bin=$(dirname "$(readlink -f "$swift")")
+    [[ -x "$swift_bin/ld.lld" ]] || command -v ld.lld > /dev/null ||
+        die "ld.lld not found beside $swift or on PATH: the toolchain's usr/bin ships it (Swift 6.3 for Linux), or apt-get install -y lld"
+    echo "fuzz: building fuzz/ ($configuration, -sanitize=fuzzer,address; cold: many minutes) at load $(load)"
     start=$(date +%s)
-    if ! swift build -c release --package-path "$repo/fuzz" --product federation-libfuzz \
-        -Xswiftc -sanitize=fuzzer,address > "$out/fuzz-logs/build.log" 2>&1; then
-        tail -30 "$out/fuzz-logs/build.log" >&2
-        die "the sanitizer build failed; full log: $out/fuzz-logs/build.log"
+    if ! "${build_command[@]}" > "$logs/build.log" 2>&1; then
+        tail -30 "$logs/build.log" >&2
+        die "the sanitizer build failed; full log: $logs/build.log"
     fi
     build_seconds=$(($(date +%s) - start))
-    bin="$(swift build -c release --package-path "$repo/fuzz" --show-bin-path)/federation-libfuzz"
+    bin="$(swift build "${build_flags[@]}" --show-bin-path)/federation-libfuzz"
     echo "fuzz: built in ${build_seconds} s"
+fi
+if [[ -n "$build_only" ]]; then
+    echo "$bin" >&3
+    exit 0
 fi
 
 # The Swift runtime's own backtracer would symbolicate for up to 30 s on a trap; libFuzzer and
@@ -190,8 +215,11 @@ load_after=$(load)
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $mode mode, $seconds s per target, ${#targets[@]} targets;" \
         "$(nproc) cores, load average (1/5/15 min) $load_before before, $load_after after."
     if [[ -n "$build_seconds" ]]; then
-        echo "Sanitizer build (\`swift build -c release -Xswiftc -sanitize=fuzzer,address\`): $build_seconds s" \
+        echo "Sanitizer build (\`${build_command[*]}\`): $build_seconds s" \
             "(cold or incremental, as fuzz/.build was)."
+    elif [[ -n "${FED_FUZZ_BUILD_SECONDS:-}" ]]; then
+        echo "Binary: \`$bin\` (FED_FUZZ_BIN), built before this run in ${FED_FUZZ_BUILD_SECONDS} s" \
+            "(\`bench/fuzz/run.sh --build-only\`, cold or incremental, as fuzz/.build was)."
     else
         echo "Binary: \`$bin\` (FED_FUZZ_BIN, not built by this run)."
     fi
@@ -212,7 +240,7 @@ load_after=$(load)
         printf '%s\n' "${crash_lines[@]}"
         echo
     fi
-    echo "Command: \`bench/fuzz/run.sh --out $out$([[ -n "$quick" ]] && echo ' --quick')$([[ -n "$seconds_given" ]] && echo " --seconds $seconds_given")$([[ -n "$only" ]] && echo " --targets $only")\`" \
+    echo "Command: \`bench/fuzz/run.sh --out $out$([[ -n "$quick" ]] && echo ' --quick')$([[ -n "$seconds_given" ]] && echo " --seconds $seconds_given")$([[ -n "$only" ]] && echo " --targets $only")$([[ "$configuration" == release ]] && echo ' --release')\`" \
         "(logs: \`$out/fuzz-logs/\`, crash files: \`$out/crashes/<target>/\`)."
 } > "$out/fuzz.md"
 
