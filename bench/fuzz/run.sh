@@ -192,7 +192,7 @@ for target in "${targets[@]}"; do
         # What libFuzzer/ASan/the harness said, and the top of the stack.
         crash_lines+=('```')
         mapfile -t said < <(grep -m3 -E 'ERROR: (libFuzzer|AddressSanitizer)|contract failure|Fatal error|SUMMARY' "$log" || true)
-        mapfile -t frames < <(grep -E '^ +#[0-9]+ 0x' "$log" | grep -vE '__sanitizer|fuzzer::|libc\.so' | head -12 || true)
+        mapfile -t frames < <(grep -E '^ +#[0-9]+ 0x' "$log" | grep -vE '__sanitizer|fuzzer::|libc\.so|nptl/|stdlib/|signal/' | head -12 || true)
         crash_lines+=("${said[@]}" "${frames[@]}" '```')
     fi
     total_execs=$((total_execs + ${execs:-0}))
