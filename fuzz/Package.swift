@@ -4,9 +4,9 @@ import PackageDescription
 // The coverage-guided fuzz build (libFuzzer + AddressSanitizer), a package of its own so that its
 // sanitizer build lives in fuzz/.build and never touches the main build. It reuses the main
 // package's decoder harnesses (FederationFuzzing) by path. Build it only with the sanitizer flags
-// (the entry point calls libFuzzer's driver): bench/fuzz/run.sh, or
-//   swift build -c release --product federation-libfuzz -Xswiftc -sanitize=fuzzer,address
-// See fuzz/README.md.
+// (the entry point calls libFuzzer's driver): bench/fuzz/run.sh --build-only, or
+//   swift build --product federation-libfuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+// See fuzz/README.md (Cost: why debug; How it is wired: why lld).
 
 let package = Package(
     name: "federation-fuzz-libfuzzer",
