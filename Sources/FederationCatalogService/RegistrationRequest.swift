@@ -134,6 +134,17 @@ extension RegistrationRequest {
             if value.utf8.count > RegistrationLimits.maximumLabelValueBytes {
                 throw fail("labels.\(key)", "longer than \(RegistrationLimits.maximumLabelValueBytes) bytes")
             }
+            if key == NodeInfo.resumeLabel {
+                for entry in NodeInfo.resumeEntries(value) {
+                    do {
+                        _ = try Capability(parsing: entry)
+                    } catch {
+                        throw fail(
+                            "labels.\(key)",
+                            "'\(entry)' is not a capability (a comma-separated list such as generate,code)")
+                    }
+                }
+            }
         }
         try validateModels(fail)
         let lease = try validatedLease(defaultLease: defaultLease, fail)

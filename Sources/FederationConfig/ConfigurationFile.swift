@@ -106,6 +106,7 @@ struct ConfigurationFile: Decodable {
         var maxConnectionsPerNode: Int?
         var retryBudget: RetryBudgetSection?
         var drainTimeoutMs: Double?
+        var resumeStreams: Bool?
         var apiKeys: [String: String]?
         var tenants: [String: TenantSettings]?
         enum CodingKeys: String, CodingKey {
@@ -113,6 +114,7 @@ struct ConfigurationFile: Decodable {
             case connectTimeoutMs = "connect_timeout_ms", readTimeoutMs = "read_timeout_ms"
             case maxConnectionsPerNode = "max_connections_per_node", retryBudget = "retry_budget"
             case drainTimeoutMs = "drain_timeout_ms", apiKeys = "api_keys", tenants
+            case resumeStreams = "resume_streams"
         }
     }
 
@@ -198,6 +200,7 @@ struct ConfigurationFile: Decodable {
             if let value = gateway.drainTimeoutMs {
                 c.gateway.drainTimeout = try Self.milliseconds(value, "gateway.drain_timeout_ms", source)
             }
+            if let value = gateway.resumeStreams { c.gateway.resumeStreams = value }
             if let value = gateway.maxConnectionsPerNode {
                 c.gateway.maxConnectionsPerNode = try Self.checked(
                     value, "gateway.max_connections_per_node", 1...100_000, source)

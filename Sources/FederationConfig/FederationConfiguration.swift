@@ -82,6 +82,9 @@ public struct GatewaySettings: Sendable, Equatable {
     public var retryBudgetMinPerSecond = 10.0
     /// On SIGTERM, how long in-flight requests (streams included) may take to finish.
     public var drainTimeout: Duration = .seconds(30)
+    /// Continue a chat stream on another node when its node breaks off mid-stream (at most once
+    /// per stream, only on nodes whose catalog label `federation.resume` names the capability).
+    public var resumeStreams = false
     /// Largest client request body (bytes); larger ones get 413.
     public var maxBodyBytes = 8 << 20
     /// API key → tenant. A key written `sha256:<64 hex>` is the hash of the key (so the file need

@@ -43,6 +43,9 @@ public enum RequestEvent: Sendable, Equatable, CustomStringConvertible {
     case fatalFailure(FederationError)
     /// retrying → routing: the retry delay has passed.
     case retryScheduled
+    /// streaming → streaming: the node broke off mid-stream and this node continues the answer
+    /// (`gateway.resume_streams`; at most once per request). A new attempt.
+    case resumed(NodeId)
 
     /// The state this event leads to.
     public var target: RequestState {
@@ -50,7 +53,7 @@ public enum RequestEvent: Sendable, Equatable, CustomStringConvertible {
         case .startRouting, .retryScheduled: .routing
         case .nodeSelected: .inferring
         case .noNodes, .fatalFailure: .failed
-        case .firstByte: .streaming
+        case .firstByte, .resumed: .streaming
         case .completedOK: .completed
         case .retriableFailure: .retrying
         }
@@ -67,6 +70,7 @@ public enum RequestEvent: Sendable, Equatable, CustomStringConvertible {
         case .retriableFailure(let reason): "retriable_failure(\(reason))"
         case .fatalFailure(let error): "fatal_failure(\(error.code))"
         case .retryScheduled: "retry_scheduled"
+        case .resumed(let node): "resumed(\(node))"
         }
     }
 }
@@ -103,9 +107,10 @@ public struct RequestTransition: Sendable, Equatable {
 /// happen, and illegal sequences (a bug in the gateway) throw instead of silently proceeding.
 ///
 /// Legal transitions: ready → routing; routing → inferring | failed; inferring → streaming |
-/// completed | retrying | failed; streaming → completed | failed; retrying → routing; and any
-/// non-terminal state → failed on `fatalFailure` (cancellation, deadline, middleware). Never
-/// streaming → retrying: once a token reached the client the request cannot be replayed.
+/// completed | retrying | failed; streaming → completed | failed | streaming (resumed on another
+/// node); retrying → routing; and any non-terminal state → failed on `fatalFailure`
+/// (cancellation, deadline, middleware). Never streaming → retrying: once a token reached the
+/// client the request cannot be replayed, only continued.
 public struct RequestLifecycle: Sendable {
     /// The current state.
     public private(set) var state: RequestState = .ready
@@ -148,7 +153,7 @@ public struct RequestLifecycle: Sendable {
                 "illegal request lifecycle transition from \(from) to \(to) on event \(event)\(why)")
         }
         switch event {
-        case .nodeSelected(let node):
+        case .nodeSelected(let node), .resumed(let node):
             attempts += 1
             nodesTried.append(node)
         case .noNodes(let error), .fatalFailure(let error):
@@ -172,6 +177,7 @@ public struct RequestLifecycle: Sendable {
         case .firstByte, .retriableFailure: from == .inferring
         case .completedOK: from == .inferring || from == .streaming
         case .retryScheduled: from == .retrying
+        case .resumed: from == .streaming
         case .fatalFailure: !from.isTerminal
         }
     }
@@ -180,7 +186,7 @@ public struct RequestLifecycle: Sendable {
     public static func isLegal(from: RequestState, to: RequestState) -> Bool {
         let oneOfEach: [RequestEvent] = [
             .startRouting, .nodeSelected(""), .noNodes(.internal("")), .firstByte, .completedOK,
-            .retriableFailure(""), .fatalFailure(.internal("")), .retryScheduled,
+            .retriableFailure(""), .fatalFailure(.internal("")), .retryScheduled, .resumed(""),
         ]
         return oneOfEach.contains { $0.target == to && isLegal(from: from, event: $0) }
     }

@@ -10,6 +10,8 @@ struct FederationHeaders: Sendable, Equatable {
     var allowedRegions: Set<RegionId>?
     var timeout: Duration?
     var session: String?
+    /// `X-Federation-Resume: false` forbids continuing this request's stream on another node.
+    var resume: Bool?
 
     static let privacy = HTTPField.Name("X-Federation-Privacy")!
     static let costTolerance = HTTPField.Name("X-Federation-Cost-Tolerance")!
@@ -20,6 +22,7 @@ struct FederationHeaders: Sendable, Equatable {
     static let allowedRegionsName = HTTPField.Name("X-Federation-Allowed-Regions")!
     static let timeoutName = HTTPField.Name("X-Federation-Timeout-Ms")!
     static let sessionName = HTTPField.Name("X-Federation-Session")!
+    static let resumeName = HTTPField.Name("X-Federation-Resume")!
     static let requestId = HTTPField.Name("X-Request-Id")!
 
     /// Reads the headers of a client request.
@@ -59,11 +62,10 @@ struct FederationHeaders: Sendable, Equatable {
             qos.minThroughput = value
         }
         if let text = fields[Self.preferGPU] {
-            switch text.trimmed.lowercased() {
-            case "true", "1", "yes": qos.preferGPU = true
-            case "false", "0", "no": qos.preferGPU = false
-            default: throw Self.invalid(Self.preferGPU, "must be true or false, got '\(text.quotedPrefix)'")
-            }
+            qos.preferGPU = try Self.bool(text, header: Self.preferGPU)
+        }
+        if let text = fields[Self.resumeName] {
+            resume = try Self.bool(text, header: Self.resumeName)
         }
         if let text = fields[Self.region] {
             originRegion = try Self.regionId(text.trimmed, header: Self.region)
@@ -94,6 +96,14 @@ struct FederationHeaders: Sendable, Equatable {
                 throw Self.invalid(Self.sessionName, "must be 1…256 characters")
             }
             session = value
+        }
+    }
+
+    static func bool(_ text: String, header: HTTPField.Name) throws(OpenAIError) -> Bool {
+        switch text.trimmed.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw invalid(header, "must be true or false, got '\(text.quotedPrefix)'")
         }
     }
 

@@ -33,6 +33,25 @@ public enum GatewayDecoders {
         let cut = bytes.isEmpty ? 0 : min(max(0, split), bytes.count)
         counter.count(ByteBuffer(bytes: bytes[..<cut]))
         counter.count(ByteBuffer(bytes: bytes[cut...]))
+        // A resumable stream: whole events only, the text kept, the continuation body built.
+        var aligner = SSEEventAligner()
+        var kept = StreamTokenCounter()
+        kept.keepsText = true
+        var passed: [UInt8] = []
+        for part in [bytes[..<cut], bytes[cut...]] {
+            if let events = aligner.complete(ByteBuffer(bytes: part)) {
+                passed += events.readableBytesView
+                kept.count(events)
+            }
+        }
+        if let rest = aligner.rest() { passed += rest.readableBytesView }
+        precondition(passed == bytes, "the aligner lost or reordered bytes")
+        _ = StreamResume.continuation(
+            of: resumableBody, text: kept.text, tokens: kept.tokens)
         return counter.usageTokens ?? counter.tokens
     }
+
+    private static let resumableBody = ByteBuffer(
+        string:
+            #"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":100000,"stream":true}"#)
 }

@@ -36,6 +36,8 @@ final class GatewayMetrics: Sendable {
     let reportsPublished: Counter
     let reportFlushFailures: Counter
     let clientDisconnects: Counter
+    let streamsResumed: Counter
+    let streamResumeFailures: Counter
     let lifecycleViolations: Counter
     let activeStreams: Gauge
     let inFlight: Gauge
@@ -75,6 +77,12 @@ final class GatewayMetrics: Sendable {
         clientDisconnects = counter(
             "client_disconnects",
             "Requests whose client went away before the answer ended (upstream cancelled).")
+        streamsResumed = counter(
+            "streams_resumed",
+            "Streams whose node broke off and that another node continued (resume_streams).")
+        streamResumeFailures = counter(
+            "stream_resume_failures",
+            "Broken-off streams that could not be continued (no node declares resume, or it failed too).")
         lifecycleViolations = counter(
             "lifecycle_violations", "Illegal request lifecycle transitions (a gateway bug; should stay 0).")
         activeStreams = gauge("active_streams", "Responses streaming to clients now.")

@@ -86,6 +86,7 @@ final class GatewayPipeline: Sendable {
             routing: InferenceRequest(requestId: id, capability: endpoint.capability ?? .custom("unknown")),
             headers: request.headers, receivedAt: received)
         var ran = 0
+        var resumable = false
         var deadline = received + settings.requestTimeout
         let body: ByteBuffer
         do {
@@ -103,6 +104,9 @@ final class GatewayPipeline: Sendable {
             gatewayRequest.allowedRegions = headers.allowedRegions
             gatewayRequest.stream = facts.stream
             gatewayRequest.maxTokens = facts.maxTokens
+            resumable =
+                settings.resumeStreams && facts.stream && endpoint == .chatCompletions
+                && headers.resume != false
             do {
                 ran = try await chain.prepare(&gatewayRequest)
             } catch {
@@ -118,7 +122,8 @@ final class GatewayPipeline: Sendable {
                 gatewayRequest, ran: ran, failure: failure, attempt: nil, waited: .zero, tokens: nil)
         }
         let call = Call(
-            request: gatewayRequest, body: body, deadline: deadline, ran: ran, disconnect: disconnect)
+            request: gatewayRequest, body: body, deadline: deadline, ran: ran, disconnect: disconnect,
+            resumable: resumable)
         // A client that goes away is noticed where the gateway waits: the node connection is
         // closed (send), the relay stops (streamResponse), and the loop answers 499 to nobody.
         return await forward(call)
@@ -159,6 +164,9 @@ final class GatewayPipeline: Sendable {
         var deadline: ContinuousClock.Instant
         var ran: Int
         var disconnect: ClientDisconnect?
+        /// Whether a stream broken off by its node may be continued on another (resume_streams,
+        /// a streamed chat request, not forbidden by `X-Federation-Resume: false`).
+        var resumable = false
     }
 
     /// The node of an attempt and what it cost.

@@ -168,7 +168,8 @@ enum NodeEndpoint: Sendable, Equatable {
     case plain(NodeAddress, prefix: String)
     case other
 
-    /// `http://host[:port][/prefix]` (IPv6 hosts in brackets); anything else is `.other`.
+    /// `http://host[:port][/prefix]` (a name, an IPv4 address, or IPv6 in brackets); anything else
+    /// is `.other`.
     init(_ text: String) {
         guard text.lowercased().hasPrefix("http://") else {
             self = .other
@@ -208,23 +209,10 @@ enum NodeEndpoint: Sendable, Equatable {
             port = value
             host = host[..<colon]
         }
-        // Only IP literals for now: the lean pool failed to reach nodes by their compose DNS
-        // names (every attempt a connect failure, though the names resolve and AsyncHTTPClient
-        // reaches them), a cause not yet found; named nodes keep AsyncHTTPClient (docs/GATEWAY.md).
-        guard !host.isEmpty, bracketed || Self.isIPv4Literal(host) else {
+        guard !host.isEmpty else {
             self = .other
             return
         }
         self = .plain(NodeAddress(host: String(host), port: port), prefix: prefix)
-    }
-
-    /// `a.b.c.d` with each part 0…255 in decimal.
-    static func isIPv4Literal(_ host: Substring) -> Bool {
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4
-            && parts.allSatisfy { part in
-                !part.isEmpty && part.count <= 3 && part.utf8.allSatisfy { (48...57).contains($0) }
-                    && Int(part).map { $0 <= 255 } == true
-            }
     }
 }

@@ -126,7 +126,9 @@ final class NodeConnectionPool: Sendable {
         let idleTimeout = TimeAmount.nanoseconds(settings.idleTimeout.saturatingNanoseconds)
         let future = ClientBootstrap(group: loop)
             .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A TCP-level option (`.socketOption(.tcp_nodelay)` would be SOL_SOCKET's option 1,
+            // SO_DEBUG: silently set as root, refused (EACCES) as any other user, e.g. in Docker).
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(
@@ -184,6 +186,11 @@ final class NodeConnectionPool: Sendable {
 
     /// Open connections per node (tests).
     var openConnections: [NodeAddress: Int] { state.withLock { $0.open } }
+
+    /// The channels of the idle connections to `address` (tests).
+    func idleChannels(to address: NodeAddress) -> [any Channel] {
+        state.withLock { $0.idle[address, default: []].map(\.channel) }
+    }
 }
 
 /// Host and port of a plain-`http` node, and the path prefix of its endpoint.

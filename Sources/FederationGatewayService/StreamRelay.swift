@@ -78,6 +78,13 @@ struct StreamTokenCounter: Sendable {
     var tokens = 0
     var usageTokens: Int?
     var firstTokenAt: ContinuousClock.Instant?
+    /// Whether the relayed text is kept (for a stream that may be continued elsewhere).
+    var keepsText = false
+    /// The content relayed so far (when ``keepsText``).
+    var text = ""
+    /// False once the stream carried anything a continuation could not reproduce: a second
+    /// choice, a tool or function call.
+    var onlyText = true
 
     mutating func count(_ chunk: ByteBuffer) {
         guard let events = try? parser.feed(chunk) else { return }
@@ -86,7 +93,16 @@ struct StreamTokenCounter: Sendable {
             guard let json else { continue }
             if let usage = UsageCount.tokens(inUsage: json["usage"]) { usageTokens = usage }
             for choice in json["choices"]?.arrayValue ?? [] {
-                let text = choice["delta"]?["content"]?.stringValue ?? choice["text"]?.stringValue
+                let delta = choice["delta"]
+                let text = delta?["content"]?.stringValue ?? choice["text"]?.stringValue
+                if keepsText {
+                    let index = choice["index"]?.doubleValue ?? 0
+                    let calls = [delta?["tool_calls"], delta?["function_call"]].contains {
+                        $0 != nil && $0 != .null
+                    }
+                    if index != 0 || calls { onlyText = false }
+                    if let text { self.text += text }
+                }
                 if let text, !text.isEmpty {
                     tokens += 1
                     if firstTokenAt == nil { firstTokenAt = .now }
@@ -97,9 +113,11 @@ struct StreamTokenCounter: Sendable {
 }
 
 /// The relay's state, used by one task at a time (the relay task, then the response writer).
-final class RelayState: @unchecked Sendable {  // writer and counter: one task at a time (relay, then finish)
+final class RelayState: @unchecked Sendable {  // its fields: one task at a time (relay, then finish)
     var writer: any ResponseBodyWriter
     var counter = StreamTokenCounter()
+    /// Whole events only, when the stream may be continued on another node.
+    var aligner: SSEEventAligner?
 
     init(writer: any ResponseBodyWriter) { self.writer = writer }
 
@@ -143,46 +161,63 @@ extension GatewayPipeline {
     }
 
     private func relay(
-        _ call: Call, upstream: UpstreamStream, relay: RelayState, attempt: Attempt, overhead: Duration,
-        waited: Duration, lifecycle: RequestLifecycle
+        _ call: Call, upstream first: UpstreamStream, relay: RelayState, attempt firstAttempt: Attempt,
+        overhead: Duration, waited: Duration, lifecycle: RequestLifecycle
     ) async {
         var lifecycle = lifecycle
         state.streamStarted()
-        let pump: @Sendable () async throws -> Void = {
-            while let chunk = try await upstream.next() {
-                relay.count(chunk)
-                do {
-                    try await relay.writer.write(chunk)
-                } catch {
-                    throw ClientGone()
-                }
-            }
+        var upstream = first
+        var attempt = firstAttempt
+        if call.resumable {
+            relay.counter.keepsText = true
+            relay.aligner = SSEEventAligner()
         }
         var end = RelayEnd.completed
-        do {
-            if let disconnect = call.disconnect, let connection = upstream.connection {
-                // The lean pool's stream ends when its connection closes: no watcher task needed.
-                let token = disconnect.whenGone { connection.close() }
-                defer { disconnect.cancelWhenGone(token) }
-                try await pump()
-            } else if let disconnect = call.disconnect {
-                try await disconnect.cancellingWhenGone(pump)
-            } else {
-                try await pump()
+        /// The failed attempt's outcome is already reported (it was replaced, or resuming failed).
+        var accounted = false
+        var resumeProblem: String?
+        var resumedOnce = false
+        while true {
+            end = await pump(call, upstream: upstream, relay: relay)
+            guard case .nodeFailed = end, call.resumable, !resumedOnce, relay.counter.onlyText else { break }
+            resumedOnce = true
+            // The node broke off: account for it, then continue the answer on another node.
+            report(
+                attempt, ok: false, status: nil, latency: ContinuousClock.now - upstream.nodeStarted,
+                tokens: nil)
+            load.end(attempt.node)
+            releaseProbeSlot(attempt)
+            accounted = true
+            let resumed = await resume(
+                call, text: relay.counter.text, tokens: relay.counter.tokens, lifecycle: &lifecycle)
+            switch resumed {
+            case .failure(let problem):
+                metrics.streamResumeFailures.increment()
+                resumeProblem = problem.description
+            case .success(let next):
+                metrics.streamsResumed.increment()
+                logger.info(
+                    "stream resumed on another node",
+                    metadata: [
+                        "request_id": .string(call.request.id), "from": .string(attempt.node.rawValue),
+                        "node": .string(next.attempt.node.rawValue),
+                        "tokens_relayed": .stringConvertible(relay.counter.tokens),
+                    ])
+                upstream = next.upstream
+                attempt = next.attempt
+                relay.aligner = SSEEventAligner()
+                accounted = false
             }
-        } catch is ClientGone {
-            end = .clientGone
-        } catch is CancellationError {
-            end = .clientGone
-        } catch {
-            end = call.disconnect?.isGone == true ? .clientGone : .nodeFailed(Self.describe(error))
+            if resumeProblem != nil { break }
         }
         let now = ContinuousClock.now
         let latency = now - call.request.receivedAt
         let nodeTime = now - upstream.nodeStarted
         let tokens = relay.usageTokens ?? relay.tokens
-        load.end(attempt.node)
-        releaseProbeSlot(attempt)
+        if !accounted {
+            load.end(attempt.node)
+            releaseProbeSlot(attempt)
+        }
         state.streamEnded()
         let capability = call.request.routing.capability
         metrics.recordStream(
@@ -207,12 +242,14 @@ extension GatewayPipeline {
         case .clientGone, .nodeFailed:
             var failure: OpenAIError
             if case .nodeFailed(let why) = end {
+                let resumeNote =
+                    resumeProblem.map { "; it could not be continued on another node: \($0)" } ?? ""
                 failure = OpenAIError(
                     status: .badGateway,
                     message:
-                        "The node \(attempt.node) stopped in the middle of the stream (\(why)); the answer is incomplete.",
+                        "The node \(attempt.node) stopped in the middle of the stream (\(why)); the answer is incomplete\(resumeNote).",
                     type: "server_error", code: "stream_interrupted")
-                report(attempt, ok: false, status: nil, latency: nodeTime, tokens: nil)
+                if !accounted { report(attempt, ok: false, status: nil, latency: nodeTime, tokens: nil) }
                 let frame = OpenAIError.streamErrorFrame(failure)
                 try? await relay.writer.write(frame)
             } else {
@@ -236,6 +273,82 @@ extension GatewayPipeline {
         }
     }
 
+    /// Relays `upstream` to the client until it ends, the node breaks off or the client goes away.
+    private func pump(_ call: Call, upstream: UpstreamStream, relay: RelayState) async -> RelayEnd {
+        let pump: @Sendable () async throws -> Void = {
+            while let chunk = try await upstream.next() {
+                var out = chunk
+                if relay.aligner != nil {
+                    guard let events = relay.aligner?.complete(chunk) else { continue }
+                    out = events
+                }
+                try await Self.write(out, relay)
+            }
+            if let rest = relay.aligner?.rest() { try await Self.write(rest, relay) }
+        }
+        do {
+            if let disconnect = call.disconnect, let connection = upstream.connection {
+                // The lean pool's stream ends when its connection closes: no watcher task needed.
+                let token = disconnect.whenGone { connection.close() }
+                defer { disconnect.cancelWhenGone(token) }
+                try await pump()
+            } else if let disconnect = call.disconnect {
+                try await disconnect.cancellingWhenGone(pump)
+            } else {
+                try await pump()
+            }
+            return .completed
+        } catch is ClientGone {
+            return .clientGone
+        } catch is CancellationError {
+            return .clientGone
+        } catch {
+            return call.disconnect?.isGone == true ? .clientGone : .nodeFailed(Self.describe(error))
+        }
+    }
+
+    private static func write(_ chunk: ByteBuffer, _ relay: RelayState) async throws {
+        relay.count(chunk)
+        do {
+            try await relay.writer.write(chunk)
+        } catch {
+            throw ClientGone()
+        }
+    }
+
+    /// Continues a broken-off stream on another node that declares it can (catalog label
+    /// `federation.resume`), not tried yet: the same routing, the continuation body, a new attempt.
+    private func resume(
+        _ call: Call, text: String, tokens: Int, lifecycle: inout RequestLifecycle
+    ) async -> Result<(upstream: UpstreamStream, attempt: Attempt), ResumeProblem> {
+        guard ContinuousClock.now < call.deadline else { return .failure("the request's deadline passed") }
+        guard let body = StreamResume.continuation(of: call.body, text: text, tokens: tokens) else {
+            return .failure("the request cannot be continued (n > 1, or no tokens left)")
+        }
+        let capability = call.request.routing.capability
+        let unable = StreamResume.unable(capability, in: view.currentSnapshot.snapshot.catalog)
+        let decision: RouteDecision
+        do {
+            decision = try route(call.request.routing, excluding: Set(lifecycle.nodesTried).union(unable))
+        } catch {
+            return .failure("no other node that declares federation.resume for \(capability) can serve it")
+        }
+        if decision.isProbe, !(await takeProbeSlot(decision.target.node)) {
+            return .failure("the only candidate is half-open and its probe slots are taken")
+        }
+        var next = call
+        next.body = body
+        advance(&lifecycle, .resumed(decision.target.node))
+        let attempt = Attempt(
+            node: decision.target.node, region: decision.target.region, number: lifecycle.attempts,
+            isProbe: decision.isProbe, strategy: decision.strategy, score: decision.target.score)
+        let result = await send(next, to: decision.target, attempt: attempt)
+        guard case .streaming(let upstream) = result.outcome else {
+            return .failure("\(attempt.node) did not answer with a stream")
+        }
+        return .success((upstream, attempt))
+    }
+
     static func describe(_ error: any Error) -> String {
         if let error = error as? NodeExchangeError {
             switch error {
@@ -257,6 +370,13 @@ extension GatewayPipeline {
 
 /// Writing to the client failed: it went away.
 struct ClientGone: Error {}
+
+/// Why a broken-off stream was not continued (part of the client's error message).
+struct ResumeProblem: Error, ExpressibleByStringInterpolation, CustomStringConvertible {
+    var description: String
+    init(stringLiteral value: String) { description = value }
+    init(_ value: String) { description = value }
+}
 
 extension OpenAIError {
     /// `data: {"error":{…}}` — how an OpenAI stream reports an error; the official clients raise it.

@@ -42,6 +42,27 @@ public enum DeterministicText {
         return tokens
     }
 
+    /// The next `count` tokens of the answer to `prompt` after `partial` (a stream continued on
+    /// another node). When `partial` is the answer's own first k tokens, these are tokens
+    /// k..<k+count, so the continued answer equals the uninterrupted one; any other text gets
+    /// tokens derived from prompt and partial. Each has a leading space unless `partial` is empty.
+    public static func continuation(of partial: String, for prompt: String, count: Int) -> [String] {
+        guard !partial.isEmpty else { return tokens(for: prompt, count: count) }
+        var generator = SplitMix64(seed: hash(prompt))
+        var text = ""
+        // Each token adds at least one byte, so this ends within partial's length.
+        while text.utf8.count < partial.utf8.count {
+            let word = vocabulary[Int(generator.next() % UInt64(vocabulary.count))]
+            text += text.isEmpty ? word : " " + word
+        }
+        if text != partial {
+            generator = SplitMix64(seed: hash(prompt + "\u{1}" + partial))
+        }
+        return (0..<max(0, count)).map { _ in
+            " " + vocabulary[Int(generator.next() % UInt64(vocabulary.count))]
+        }
+    }
+
     /// A text of `count` words for bytes (a transcription of an upload).
     public static func words(forBytes bytes: some Sequence<UInt8>, count: Int) -> String {
         var generator = SplitMix64(seed: hash(bytes))

@@ -99,6 +99,14 @@ public final class FaultInjector: Sendable {
         }
     }
 
+    /// After how many tokens a stream crashes the node, if the mid-stream crash fault is on.
+    public var crashAfterTokens: Int? { state.withLock { $0.settings.crashAfterTokens } }
+
+    /// Records a mid-stream crash.
+    func recordCrash() {
+        state.withLock { $0.counters.crashes += 1 }
+    }
+
     /// Records that a stream stalled.
     func recordStall() {
         state.withLock { $0.counters.stalls += 1 }

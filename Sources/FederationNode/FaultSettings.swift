@@ -19,6 +19,9 @@ public struct FaultSettings: Sendable, Hashable, Codable {
     public var stallSeconds: Double = 0
     /// Crash (exit) on the first inference request after this many have been accepted (nil: never).
     public var crashAfterRequests: Int?
+    /// Crash (exit) in the middle of a stream, after sending this many tokens (nil: never): the
+    /// client sees the connection cut with the answer incomplete.
+    public var crashAfterTokens: Int?
     /// `/health` answers 503 with status `unhealthy`.
     public var unhealthy: Bool = false
 
@@ -33,6 +36,7 @@ public struct FaultSettings: Sendable, Hashable, Codable {
         case stallAfterTokens = "stall_after_tokens"
         case stallSeconds = "stall_seconds"
         case crashAfterRequests = "crash_after_requests"
+        case crashAfterTokens = "crash_after_tokens"
         case unhealthy
     }
 
@@ -46,6 +50,7 @@ public struct FaultSettings: Sendable, Hashable, Codable {
         stallAfterTokens = try container.decodeIfPresent(Int.self, forKey: .stallAfterTokens)
         stallSeconds = try container.decodeIfPresent(Double.self, forKey: .stallSeconds) ?? 0
         crashAfterRequests = try container.decodeIfPresent(Int.self, forKey: .crashAfterRequests)
+        crashAfterTokens = try container.decodeIfPresent(Int.self, forKey: .crashAfterTokens)
         unhealthy = try container.decodeIfPresent(Bool.self, forKey: .unhealthy) ?? false
     }
 
@@ -67,6 +72,9 @@ public struct FaultSettings: Sendable, Hashable, Codable {
         }
         if let count = crashAfterRequests, count < 0 {
             return "crash_after_requests must be ≥ 0, got \(count)"
+        }
+        if let count = crashAfterTokens, count < 0 {
+            return "crash_after_tokens must be ≥ 0, got \(count)"
         }
         return nil
     }

@@ -11,12 +11,14 @@ import Yams
 extension NodeConfiguration {
     /// Every scalar setting key, in documentation order.
     public static let keys: [String] = [
-        "node_id", "region", "host", "port", "endpoint", "models", "gpu", "latency", "tokens_per_second",
+        "node_id", "region", "host", "port", "endpoint", "models", "gpu", "resume", "latency",
+        "tokens_per_second",
         "max_tokens", "embedding_dimension", "max_concurrency", "max_body_bytes", "seed", "register_url",
         "register_token",
         "register_interval", "error_rate", "error_status", "rate_limit_rate", "retry_after_seconds",
         "hang_rate",
-        "stall_after_tokens", "stall_seconds", "crash_after_requests", "unhealthy", "header_timeout_ms",
+        "stall_after_tokens", "stall_seconds", "crash_after_requests", "crash_after_tokens", "unhealthy",
+        "header_timeout_ms",
         "idle_timeout_ms", "max_connections",
     ]
 
@@ -35,6 +37,7 @@ extension NodeConfiguration {
             }
             models = parsed
         case "gpu": gpu = try Self.bool(key, value)
+        case "resume": resume = try Self.bool(key, value)
         case "latency": latency = try LatencyDistribution(parsing: value)
         case "tokens_per_second": tokensPerSecond = try Self.double(key, value)
         case "max_tokens": defaultMaxTokens = try Self.int(key, value)
@@ -57,6 +60,7 @@ extension NodeConfiguration {
         case "stall_after_tokens": faults.stallAfterTokens = try Self.int(key, value)
         case "stall_seconds": faults.stallSeconds = try Self.double(key, value)
         case "crash_after_requests": faults.crashAfterRequests = try Self.int(key, value)
+        case "crash_after_tokens": faults.crashAfterTokens = try Self.int(key, value)
         case "unhealthy": faults.unhealthy = try Self.bool(key, value)
         case "header_timeout_ms":
             server.headerTimeout = try Self.milliseconds(key, value, limit: 3_600_000)

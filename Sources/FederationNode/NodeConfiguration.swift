@@ -73,6 +73,9 @@ public struct NodeConfiguration: Sendable {
     public var models: [ServedModel] = ServedModel.defaults
     /// Whether the node claims a GPU (shows in `/health` and the registration).
     public var gpu: Bool = false
+    /// Declare in the registration (label `federation.resume`) that this node continues a stream
+    /// another node broke off (`continue_final_message`), for its `generate` and `code` models.
+    public var resume: Bool = true
     /// Time before the first byte of every inference response.
     public var latency: LatencyDistribution = .fixed(milliseconds: 0)
     /// Tokens per second for generation; 0 means as fast as possible.

@@ -18,6 +18,8 @@ extension NodeRuntime {
         let choices: Int
         let stream: Bool
         let includeUsage: Bool
+        /// The partial answer to continue (`continue_final_message`), nil for a new answer.
+        var continuation: String? = nil
     }
 
     func chatCompletion(
@@ -35,7 +37,7 @@ extension NodeRuntime {
                 kind: .chat, model: try self.model(named: body.model, for: [.generate, .code]).name,
                 prompt: body.prompt, maxTokens: maxTokens, explicitMaxTokens: requested != nil,
                 choices: choices, stream: body.stream ?? false,
-                includeUsage: body.streamOptions?.includeUsage ?? false)
+                includeUsage: body.streamOptions?.includeUsage ?? false, continuation: body.continuation)
         } hold: { generation in
             self.pacing(generation)
         } respond: { generation, permit in
@@ -73,6 +75,10 @@ extension NodeRuntime {
     /// The tokens of choice `index`: choice 0 is the prompt's text (as without `n`), the others
     /// are derived from the prompt and their index, so choices differ.
     static func tokens(for generation: Generation, choice index: Int) -> [String] {
+        if index == 0, let partial = generation.continuation {
+            return DeterministicText.continuation(
+                of: partial, for: generation.prompt, count: generation.maxTokens)
+        }
         let seed = index == 0 ? generation.prompt : generation.prompt + "\u{1}choice \(index)"
         return DeterministicText.tokens(for: seed, count: generation.maxTokens)
     }
@@ -105,6 +111,7 @@ extension NodeRuntime {
         }
 
         let stall = faults.stall
+        let crashAfter = faults.crashAfterTokens
         return Response(
             status: .ok, headers: SSEWriter.headers,
             body: ResponseBody { writer in
@@ -147,6 +154,12 @@ extension NodeRuntime {
                             content: tokens[step])
                         try await SSEWriter.send(chunk, to: &writer)
                     }
+                    if let crashAfter, step + 1 == crashAfter {
+                        self.faults.recordCrash()
+                        self.configuration.crashAction("crash_after_tokens=\(crashAfter) reached")
+                        // Where the crash action returns (in-process tests), the stream is cut.
+                        throw MidStreamCrash()
+                    }
                 }
                 for choice in choices.indices {
                     let last = CompletionJSON.chunk(
@@ -164,3 +177,6 @@ extension NodeRuntime {
             })
     }
 }
+
+/// The mid-stream crash fault fired: the stream ends without its last chunk.
+struct MidStreamCrash: Error {}

@@ -19,10 +19,13 @@ public struct NodeRegistration: Sendable, Codable, Hashable {
     public var models: [Model]
     /// How long the registration holds without renewal.
     public var leaseSeconds: Double
+    /// `federation.resume` (the capabilities whose broken-off streams this node continues), when
+    /// it declares any.
+    public var labels: [String: String]?
 
     enum CodingKeys: String, CodingKey {
         case nodeId = "node_id"
-        case region, endpoint, gpu, models
+        case region, endpoint, gpu, models, labels
         case leaseSeconds = "lease_seconds"
     }
 
@@ -33,6 +36,10 @@ public struct NodeRegistration: Sendable, Codable, Hashable {
         gpu = configuration.gpu
         models = configuration.models.map { Model(name: $0.name, capabilities: $0.capabilities) }
         leaseSeconds = configuration.registrationIntervalSeconds * 3
+        let resumable = Set(configuration.models.flatMap(\.capabilities)).intersection([.generate, .code])
+        if configuration.resume, !resumable.isEmpty {
+            labels = [NodeInfo.resumeLabel: resumable.map(\.description).sorted().joined(separator: ",")]
+        }
     }
 
     /// Pretty, stable JSON (what `--print-registration` prints).

@@ -30,6 +30,7 @@ extension ChatCompletionRequest {
         guard let maxTokens = Self.optionalNumber(fields["max_tokens"]),
             let maxCompletionTokens = Self.optionalNumber(fields["max_completion_tokens"]),
             let stream = Self.optionalBool(fields["stream"]),
+            let continueFinalMessage = Self.optionalBool(fields["continue_final_message"]),
             let sampling = SamplingParameters(json: fields)
         else { return nil }
         var streamOptions: StreamOptions?
@@ -44,7 +45,8 @@ extension ChatCompletionRequest {
         }
         self.init(
             model: model, messages: messages, maxTokens: maxTokens, maxCompletionTokens: maxCompletionTokens,
-            stream: stream, streamOptions: streamOptions, sampling: sampling)
+            stream: stream, streamOptions: streamOptions, sampling: sampling,
+            continueFinalMessage: continueFinalMessage)
     }
 
     /// `.some(nil)` for absent or null, `.some(x)` for a finite number (checked later by

@@ -19,6 +19,11 @@ extension ChatCompletionRequest {
         for (index, message) in messages.enumerated() {
             try message.validate(at: "messages[\(index)]")
         }
+        if continueFinalMessage == true, messages.last?.role != "assistant" {
+            throw OpenAIError.invalid(
+                "continue_final_message is true but the last message is not the assistant's: there is no answer to continue.",
+                param: "continue_final_message", code: "invalid_value")
+        }
     }
 }
 

@@ -45,17 +45,22 @@ public struct ChatCompletionRequest: Decodable, Sendable {
     public let stream: Bool?
     public let streamOptions: StreamOptions?
     public let sampling: SamplingParameters
+    /// vLLM's `continue_final_message`: the last message is a partial assistant answer to be
+    /// continued, not answered (how a gateway resumes a stream on another node).
+    public let continueFinalMessage: Bool?
 
     enum CodingKeys: String, CodingKey {
         case model, messages, stream
         case maxTokens = "max_tokens"
         case maxCompletionTokens = "max_completion_tokens"
         case streamOptions = "stream_options"
+        case continueFinalMessage = "continue_final_message"
     }
 
     public init(
         model: String, messages: [Message], maxTokens: Double?, maxCompletionTokens: Double?, stream: Bool?,
-        streamOptions: StreamOptions?, sampling: SamplingParameters = .init()
+        streamOptions: StreamOptions?, sampling: SamplingParameters = .init(),
+        continueFinalMessage: Bool? = nil
     ) {
         self.model = model
         self.messages = messages
@@ -64,6 +69,7 @@ public struct ChatCompletionRequest: Decodable, Sendable {
         self.stream = stream
         self.streamOptions = streamOptions
         self.sampling = sampling
+        self.continueFinalMessage = continueFinalMessage
     }
 
     public init(from decoder: any Decoder) throws {
@@ -75,11 +81,23 @@ public struct ChatCompletionRequest: Decodable, Sendable {
         stream = try container.decodeIfPresent(Bool.self, forKey: .stream)
         streamOptions = try container.decodeIfPresent(StreamOptions.self, forKey: .streamOptions)
         sampling = try SamplingParameters(from: decoder)
+        continueFinalMessage = try container.decodeIfPresent(Bool.self, forKey: .continueFinalMessage)
     }
 
-    /// The text the answer is derived from: every message's role and content.
+    /// The text the answer is derived from: every message's role and content (with
+    /// `continue_final_message`, every message but the partial answer being continued).
     public var prompt: String {
-        messages.map { "\($0.role): \($0.content?.text ?? "")" }.joined(separator: "\n")
+        let asked = continuation != nil ? messages.dropLast() : messages[...]
+        return asked.map { "\($0.role): \($0.content?.text ?? "")" }.joined(separator: "\n")
+    }
+
+    /// The partial assistant answer to continue: the last message's text when
+    /// `continue_final_message` is true and that message is the assistant's, else nil.
+    public var continuation: String? {
+        guard continueFinalMessage == true, let last = messages.last, last.role == "assistant" else {
+            return nil
+        }
+        return last.content?.text ?? ""
     }
 }
 

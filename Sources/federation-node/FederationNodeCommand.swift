@@ -103,6 +103,15 @@ struct FederationNodeCommand: AsyncParsableCommand {
         Double?
     @Option(name: .customLong("crash-after-requests"), help: "Fault: exit on the request after this many.")
     var crashAfterRequests: Int?
+    @Option(
+        name: .customLong("crash-after-tokens"),
+        help: "Fault: exit in the middle of a stream, after this many tokens.")
+    var crashAfterTokens: Int?
+    @Option(
+        help:
+            "Declare (label federation.resume) that this node continues broken-off chat streams (true/false, default true)."
+    )
+    var resume: Bool?
     @Option(help: "Fault: /health answers 503 unhealthy (true/false).") var unhealthy: Bool?
 
     /// Flag values by setting key, in the order they are applied.
@@ -110,7 +119,7 @@ struct FederationNodeCommand: AsyncParsableCommand {
         [
             ("node_id", nodeId), ("region", region), ("host", host), ("port", port.map(String.init)),
             ("endpoint", endpoint), ("models", models.isEmpty ? nil : models.joined(separator: ",")),
-            ("gpu", gpu.map(String.init)), ("latency", latency),
+            ("gpu", gpu.map(String.init)), ("resume", resume.map(String.init)), ("latency", latency),
             ("tokens_per_second", tokensPerSecond.map { String($0) }),
             ("max_tokens", maxTokens.map(String.init)),
             ("embedding_dimension", embeddingDimension.map(String.init)),
@@ -130,6 +139,7 @@ struct FederationNodeCommand: AsyncParsableCommand {
             ("stall_after_tokens", stallAfterTokens.map(String.init)),
             ("stall_seconds", stallSeconds.map { String($0) }),
             ("crash_after_requests", crashAfterRequests.map(String.init)),
+            ("crash_after_tokens", crashAfterTokens.map(String.init)),
             ("unhealthy", unhealthy.map(String.init)),
         ]
     }

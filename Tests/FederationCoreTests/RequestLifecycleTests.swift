@@ -13,6 +13,7 @@ import Testing
         [
             .startRouting, .nodeSelected(a), .noNodes(noCapacity), .firstByte, .completedOK,
             .retriableFailure("HTTP 503"), .fatalFailure(.timeout(.seconds(30))), .retryScheduled,
+            .resumed(b),
         ]
     }
 
@@ -96,6 +97,21 @@ import Testing
         #expect(life.failure == .nodeUnreachable(a, detail: "connection reset"))
     }
 
+    @Test("a stream resumed on another node is a new attempt in the streaming state")
+    func resumedStreamIsANewAttempt() throws {
+        var life = try lifecycle(in: .streaming)
+        let attempts = life.attempts
+        try life.apply(.resumed(b), at: t)
+        #expect(life.state == .streaming)
+        #expect(life.attempts == attempts + 1)
+        #expect(life.currentNode == b)
+        #expect(life.history.last?.event == .resumed(b))
+        try life.apply(.completedOK, at: t)
+        #expect(life.state == .completed)
+        var inferring = try lifecycle(in: .inferring)
+        #expect(throws: FederationError.self) { try inferring.apply(.resumed(b), at: t) }
+    }
+
     @Test func noNodesFailsFromRouting() throws {
         var life = try lifecycle(in: .routing)
         try life.apply(.noNodes(noCapacity), at: t)
@@ -110,7 +126,7 @@ import Testing
             .ready: [0, 6],  // startRouting, fatalFailure (rejected before routing)
             .routing: [1, 2, 6],  // nodeSelected, noNodes, fatalFailure
             .inferring: [3, 4, 5, 6],  // firstByte, completedOK, retriableFailure, fatalFailure
-            .streaming: [4, 6],  // completedOK, fatalFailure
+            .streaming: [4, 6, 8],  // completedOK, fatalFailure, resumed
             .retrying: [6, 7],  // fatalFailure (cancelled while waiting), retryScheduled
             .completed: [],
             .failed: [],
@@ -143,7 +159,7 @@ import Testing
             Set(edges) == [
                 "ready→routing", "ready→failed", "routing→inferring", "routing→failed", "inferring→streaming",
                 "inferring→completed", "inferring→retrying", "inferring→failed", "streaming→completed",
-                "streaming→failed", "retrying→routing", "retrying→failed",
+                "streaming→failed", "streaming→streaming", "retrying→routing", "retrying→failed",
             ])
         #expect(!RequestLifecycle.isLegal(from: .streaming, to: .retrying))
     }

@@ -22,6 +22,8 @@ struct NodeSpec: Sendable {
     var region: String = "local"
     var privacy: PrivacyLevel? = nil
     var models: [ServedModel] = [ServedModel(name: "m1", capabilities: [.generate, .code])]
+    /// The node's catalog labels (e.g. `federation.resume`).
+    var labels: [String: String] = [:]
     var configure: @Sendable (inout NodeConfiguration) -> Void = { _ in }
 }
 
@@ -67,7 +69,7 @@ struct GatewayWorld: Sendable {
             try await catalog.register(
                 node: NodeInfo(
                     id: node.id, region: RegionId(node.spec.region), endpoint: node.url,
-                    privacy: node.spec.privacy),
+                    privacy: node.spec.privacy, labels: node.spec.labels),
                 model: ModelId(model.name), capabilities: model.capabilities)
         }
     }

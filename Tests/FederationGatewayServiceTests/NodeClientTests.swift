@@ -13,16 +13,20 @@ import Testing
 /// the endpoint promises.
 @Suite struct NodeClientTests {
     @Test(
-        "endpoints: plain http to an IP goes to the lean pool with its path prefix; anything else (https, a name, user info, a bad port) does not",
+        "endpoints: plain http (to a name or an IP) goes to the lean pool with its path prefix; anything else (https, user info, a bad port) does not",
         arguments: [
             (
                 "http://127.0.0.1:8101",
                 NodeEndpoint.plain(NodeAddress(host: "127.0.0.1", port: 8101), prefix: "")
             ),
             ("http://10.1.2.3", .plain(NodeAddress(host: "10.1.2.3", port: 80), prefix: "")),
-            ("http://node.local:8000", .other),
+            ("http://node.local:8000", .plain(NodeAddress(host: "node.local", port: 8000), prefix: "")),
+            (
+                "http://node-eu-west:8000/v1/",
+                .plain(NodeAddress(host: "node-eu-west", port: 8000), prefix: "/v1")
+            ),
             ("HTTP://10.0.0.9:9/", .plain(NodeAddress(host: "10.0.0.9", port: 9), prefix: "")),
-            ("http://256.0.0.1:9", .other),
+            ("http://localhost", .plain(NodeAddress(host: "localhost", port: 80), prefix: "")),
             (
                 "http://10.0.0.9:9/serving/v2//",
                 .plain(NodeAddress(host: "10.0.0.9", port: 9), prefix: "/serving/v2")
@@ -92,6 +96,39 @@ extension NodeClientTests {
                 string:
                     #"{"model":"m1","messages":[{"role":"user","content":"hi"}],"max_tokens":\#(tokens),"stream":\#(stream)}"#
             ))
+    }
+
+    @Test(
+        "the pool reaches a node by name, and its sockets carry TCP_NODELAY and no privileged option (SO_DEBUG, which a non-root user such as a container's is refused)"
+    )
+    func namedNodeAndSocketOptions() async throws {
+        try await withGatewayWorld { world in
+            try await world.withNodes([NodeSpec(id: "n1")]) { nodes in
+                guard case .plain(let byIP, _) = NodeEndpoint(nodes[0].url) else {
+                    throw TestFailure("not a plain endpoint: \(nodes[0].url)")
+                }
+                let address = NodeAddress(host: "localhost", port: byIP.port)
+                let pool = NodeConnectionPool(
+                    settings: .init(
+                        connectTimeout: .seconds(10), readTimeout: .seconds(60), maxConnectionsPerNode: 4))
+                defer { pool.shutdown() }
+                let answer = try await pool.execute(
+                    Self.chatRequest(address, stream: false, tokens: 2),
+                    deadline: .now() + .seconds(60), bodyLimit: 1 << 20, errorBodyLimit: 1 << 16)
+                #expect(answer.status == 200)
+                try await eventually("the connection is idle in the pool") {
+                    !pool.idleChannels(to: address).isEmpty
+                }
+                for channel in pool.idleChannels(to: address) {
+                    let noDelay = try await channel.getOption(.tcpOption(.tcp_nodelay)).get()
+                    let debug = try await channel.getOption(
+                        ChannelOptions.Types.SocketOption(level: .socket, name: .init(rawValue: SO_DEBUG))
+                    ).get()
+                    #expect(noDelay != 0)
+                    #expect(debug == 0)
+                }
+            }
+        }
     }
 
     @Test(

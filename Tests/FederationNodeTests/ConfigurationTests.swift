@@ -100,5 +100,12 @@ struct ConfigurationTests {
         #expect(value["node_id"]?.stringValue == "n1")
         #expect(value["endpoint"]?.stringValue == "http://127.0.0.1:8123")
         #expect(value["models"]?[0]?["capabilities"]?[0]?.stringValue == "embed")
+        #expect(value["labels"] == nil, "an embedding node continues no stream")
+        configuration.models.append(ServedModel(name: "c", capabilities: [.generate, .code]))
+        let chat = try JSONDecoder().decode(
+            JSONValue.self, from: Data(try NodeRegistration(configuration: configuration).json().utf8))
+        #expect(chat["labels"]?["federation.resume"]?.stringValue == "code,generate")
+        configuration.resume = false
+        #expect(NodeRegistration(configuration: configuration).labels == nil)
     }
 }

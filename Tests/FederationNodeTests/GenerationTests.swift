@@ -47,6 +47,39 @@ struct GenerationTests {
         }
     }
 
+    @Test(
+        "continue_final_message: the node continues its own partial answer exactly where it stopped; a foreign partial gets other words; no assistant message is a 400"
+    )
+    func continuesAPartialAnswer() async throws {
+        try await withNode { node in
+            let ask = #"{"role":"user","content":"tell me about rivers"}"#
+            func content(_ body: String) async throws -> String {
+                try #require(
+                    try await node.post("/v1/chat/completions", json: body).json["choices"]?[0]?["message"]?[
+                        "content"]?.stringValue)
+            }
+            let whole = try await content(#"{"model":"fed-chat","messages":[\#(ask)],"max_tokens":12}"#)
+            let words = whole.split(separator: " ")
+            #expect(words.count == 12)
+            for k in [1, 5, 11] {
+                let partial = words.prefix(k).joined(separator: " ")
+                let rest = try await content(
+                    #"{"model":"fed-chat","messages":[\#(ask),{"role":"assistant","content":"\#(partial)"}],"continue_final_message":true,"max_tokens":\#(12 - k)}"#
+                )
+                #expect(partial + rest == whole, "continued after \(k) tokens")
+            }
+            let foreign = try await content(
+                #"{"model":"fed-chat","messages":[\#(ask),{"role":"assistant","content":"zebra"}],"continue_final_message":true,"max_tokens":3}"#
+            )
+            #expect(foreign.hasPrefix(" ") && foreign.split(separator: " ").count == 3)
+            let refused = try await node.post(
+                "/v1/chat/completions",
+                json: #"{"model":"fed-chat","messages":[\#(ask)],"continue_final_message":true}"#)
+            #expect(refused.status == 400)
+            #expect(refused.json["error"]?["param"]?.stringValue == "continue_final_message")
+        }
+    }
+
     @Test("a text completion has the text_completion shape")
     func textCompletion() async throws {
         try await withNode { node in
