@@ -38,6 +38,8 @@ let package = Package(
         .executable(name: "federation-bench", targets: ["federation-bench"]),
         .executable(name: "federation-redis-bench", targets: ["federation-redis-bench"]),
         .executable(name: "federation-fuzz", targets: ["federation-fuzz"]),
+        // For the coverage-guided libFuzzer build in fuzz/ (its own package; fuzz/README.md).
+        .library(name: "FederationFuzzing", targets: ["FederationFuzzing"]),
         .executable(name: "federation-loadgen", targets: ["federation-loadgen"]),
         .library(name: "FederationCtl", targets: ["FederationCtl"]),
         .executable(name: "fedctl", targets: ["fedctl"]),

@@ -16,6 +16,7 @@ public enum NodeTargets {
         ("node-embeddings", "/v1/embeddings", "application/json"),
         ("node-speech", "/v1/audio/speech", "application/json"),
         ("node-images", "/v1/images/generations", "application/json"),
+        ("node-infer", "/v1/infer", "application/json"),
         ("node-multipart", "/v1/audio/transcriptions", "multipart/form-data; boundary=fuzz"),
         ("node-faults", "/admin/faults", "application/json"),
     ]
