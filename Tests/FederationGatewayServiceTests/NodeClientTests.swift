@@ -208,6 +208,9 @@ extension NodeClientTests {
                 #expect(after.status == 200)
                 #expect(pool.openConnections[address] == 1, "\(pool.openConnections)")
                 // A stream dropped before its end: its connection cannot be reused and is closed.
+                // (The node stalls it after 5 tokens, so its end cannot have arrived: a stream read
+                // to its end before the drop would rightly go back to the pool.)
+                try await world.setFaults(nodes[0], #"{"stall_after_tokens":5,"stall_seconds":30}"#)
                 do {
                     let dropped = try await send(stream: true, tokens: 200)
                     let iterator = dropped.stream?.makeAsyncIterator()
