@@ -23,6 +23,9 @@ public final class CandidateNode: Sendable {
     /// Tokens per second, nil when unmeasured.
     public let throughput: Double?
     public let consecutiveFailures: Int
+    /// The p50 (ms) when it was measured on real requests (`latencySource` inference), else nil:
+    /// what `p2c_ewma` trusts of the published latency.
+    public let requestLatencyMs: Double?
 
     public var id: NodeId { info.id }
     public var region: RegionId { info.region }
@@ -43,6 +46,11 @@ public final class CandidateNode: Sendable {
         self.estimatedLatencyMs = health?.latencyP50Ms
         self.throughput = health?.throughput
         self.consecutiveFailures = health?.consecutiveFailures ?? 0
+        if let health, health.latencySource == .inference, let p50 = health.latencyP50Ms, p50.isFinite {
+            self.requestLatencyMs = max(0, p50)
+        } else {
+            self.requestLatencyMs = nil
+        }
     }
 }
 
@@ -69,9 +77,7 @@ public final class CandidateSample: Sendable {
         for node in nodes {
             buckets[node.privacy.rawValue].append(node)
             if node.healthState == .unhealthy { unhealthy.append(node) }
-            if node.health?.latencySource == .inference, let p50 = node.estimatedLatencyMs, p50.isFinite {
-                slowest = max(slowest ?? p50, p50)
-            }
+            if let p50 = node.requestLatencyMs { slowest = max(slowest ?? p50, p50) }
         }
         var byPrivacy: [CandidateNode] = []
         byPrivacy.reserveCapacity(nodes.count)

@@ -61,6 +61,7 @@ extension RoutingEngine {
         var picks: [(node: CandidateNode, score: Double)] = []
         picks.reserveCapacity(2)
         var acceptedPositions = Set<Int>()
+        if required > 2 { acceptedPositions.reserveCapacity(required) }
         var accepted = 0
         var draws = 0
         let drawLimit = Self.drawsPerNode * (required + 1)
@@ -119,8 +120,8 @@ extension RoutingEngine {
         _ loadOf: (CandidateNode) -> Int
     ) -> Bool {
         let (observedA, observedB) = observedLatency.estimates(a.id, b.id, at: now)
-        let knownA = observedA ?? Self.requestLatency(of: a)
-        let knownB = observedB ?? Self.requestLatency(of: b)
+        let knownA = observedA ?? a.requestLatencyMs
+        let knownB = observedB ?? b.requestLatencyMs
         let prior = max(slowest ?? 0, knownA ?? 0, knownB ?? 0)
         let unknown = prior > 0 ? prior : 1
         // A floor keeps the in-flight factor in play when an estimate has decayed to nothing.
@@ -133,10 +134,4 @@ extension RoutingEngine {
     /// The least latency a cost is computed with (1 µs).
     static let latencyFloorMs = 0.001
 
-    /// The node's published p50 when it was measured on real requests; nil otherwise.
-    static func requestLatency(of node: CandidateNode) -> Double? {
-        guard node.health?.latencySource == .inference, let p50 = node.estimatedLatencyMs, p50.isFinite
-        else { return nil }
-        return max(0, p50)
-    }
 }
