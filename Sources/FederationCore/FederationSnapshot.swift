@@ -23,6 +23,9 @@ public final class CandidateNode: Sendable {
     /// Tokens per second, nil when unmeasured.
     public let throughput: Double?
     public let consecutiveFailures: Int
+    /// The p50 (ms) when it was measured on real requests (`latencySource` inference), else nil:
+    /// what `p2c_ewma` trusts of the published latency.
+    public let requestLatencyMs: Double?
 
     public var id: NodeId { info.id }
     public var region: RegionId { info.region }
@@ -43,7 +46,54 @@ public final class CandidateNode: Sendable {
         self.estimatedLatencyMs = health?.latencyP50Ms
         self.throughput = health?.throughput
         self.consecutiveFailures = health?.consecutiveFailures ?? 0
+        if let health, health.latencySource == .inference, let p50 = health.latencyP50Ms, p50.isFinite {
+            self.requestLatencyMs = max(0, p50)
+        } else {
+            self.requestLatencyMs = nil
+        }
     }
+}
+
+/// The nodes of one capability (or capability and model) arranged once per snapshot so that a
+/// decision can sample them without looking at every node: most private first, so that the
+/// nodes at or above a privacy level are a prefix; the unhealthy ones apart (the panic check
+/// reads only those); and the slowest latency measured on real requests among them.
+public final class CandidateSample: Sendable {
+    /// The nodes by privacy, highest first, then by node id.
+    public let byPrivacy: [CandidateNode]
+    /// `prefix[level.rawValue]`: how many leading `byPrivacy` nodes have at least that privacy.
+    private let prefix: [Int]
+    /// The nodes whose health state is unhealthy, by node id.
+    public let unhealthy: [CandidateNode]
+    /// The highest inference p50 (ms) among the nodes whose latency comes from requests; nil
+    /// when none has one.
+    public let slowestInferenceP50Ms: Double?
+
+    /// Arranges `nodes` (sorted by node id).
+    public init(_ nodes: [CandidateNode]) {
+        var buckets = Array(repeating: [CandidateNode](), count: PrivacyLevel.allCases.count)
+        var unhealthy: [CandidateNode] = []
+        var slowest: Double?
+        for node in nodes {
+            buckets[node.privacy.rawValue].append(node)
+            if node.healthState == .unhealthy { unhealthy.append(node) }
+            if let p50 = node.requestLatencyMs { slowest = max(slowest ?? p50, p50) }
+        }
+        var byPrivacy: [CandidateNode] = []
+        byPrivacy.reserveCapacity(nodes.count)
+        var prefix = Array(repeating: 0, count: buckets.count)
+        for level in buckets.indices.reversed() {
+            byPrivacy.append(contentsOf: buckets[level])
+            prefix[level] = byPrivacy.count
+        }
+        self.byPrivacy = byPrivacy
+        self.prefix = prefix
+        self.unhealthy = unhealthy
+        self.slowestInferenceP50Ms = slowest
+    }
+
+    /// How many nodes have privacy `level` or higher (they are `byPrivacy`'s first ones).
+    public func count(atLeast level: PrivacyLevel) -> Int { prefix[level.rawValue] }
 }
 
 /// Versions of the three shared families a snapshot was built from.
@@ -71,6 +121,9 @@ public struct FederationSnapshot: Sendable {
     /// The composite policy `policy` describes, built once per snapshot.
     public let compositePolicy: CompositePolicy
     private let index: [Capability: [CandidateNode]]
+    /// The same nodes arranged for sampling, per capability and per capability and model.
+    private let sampling: [Capability: CandidateSample]
+    private let samplingByModel: [Capability: [ModelId: CandidateSample]]
 
     public init(
         catalog: CatalogState = .init(), health: [NodeId: NodeHealth] = [:],
@@ -105,11 +158,30 @@ public struct FederationSnapshot: Sendable {
             }
         }
         self.index = index
+        var sampling: [Capability: CandidateSample] = [:]
+        var samplingByModel: [Capability: [ModelId: CandidateSample]] = [:]
+        for (capability, nodes) in index {
+            sampling[capability] = CandidateSample(nodes)
+            var byModel: [ModelId: [CandidateNode]] = [:]
+            for node in nodes {
+                for model in node.models { byModel[model, default: []].append(node) }
+            }
+            samplingByModel[capability] = byModel.mapValues { CandidateSample($0) }
+        }
+        self.sampling = sampling
+        self.samplingByModel = samplingByModel
     }
 
     /// Every node that can serve `capability`, sorted by node id.
     public func candidates(for capability: Capability) -> [CandidateNode] {
         index[capability] ?? []
+    }
+
+    /// The nodes that can serve `capability` (and `model`, when given) arranged for sampling;
+    /// nil when there are none.
+    public func sample(for capability: Capability, model: ModelId? = nil) -> CandidateSample? {
+        if let model { return samplingByModel[capability]?[model] }
+        return sampling[capability]
     }
 
     /// Capabilities with at least one node.

@@ -10,6 +10,9 @@ public enum LoadBalanceStrategy: String, Sendable, Codable, CaseIterable, Custom
     case weightedRandom = "weighted_random"
     /// Rendezvous hashing on the request's affinity key, with bounded load.
     case consistentHash = "consistent_hash"
+    /// Power of two choices: of two eligible nodes drawn at random, the one with the lower
+    /// peak-EWMA latency × (in-flight + 1); a node not measured yet counts as the slowest known.
+    case p2cEWMA = "p2c_ewma"
 
     public var description: String { rawValue }
 

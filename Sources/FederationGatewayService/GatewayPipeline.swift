@@ -344,8 +344,10 @@ final class GatewayPipeline: Sendable {
         Task { try? await probes.release(node: attempt.node) }
     }
 
-    /// Queues the outcome of an attempt for the health service.
+    /// Queues the outcome of an attempt for the health service, and tells the routing engine
+    /// how long the node took (`p2c_ewma`'s peak-EWMA latency).
     func report(_ attempt: Attempt, ok: Bool, status: Int?, latency: Duration, tokens: Int?) {
+        engine.observe(attempt.node, latency: latency, ok: ok)
         reporter.report(
             HealthReport(
                 node: attempt.node, ok: ok, latencyMs: max(0, latency.milliseconds), tokens: tokens,

@@ -93,7 +93,7 @@ struct Policy: AsyncParsableCommand {
 
         @Option(
             help:
-                "The strategy (round_robin, least_connections, least_latency, weighted_random, consistent_hash)."
+                "The strategy (round_robin, least_connections, least_latency, weighted_random, consistent_hash, p2c_ewma)."
         )
         var strategy: String?
         @Option(help: "PUT this JSON document (omitted fields take their defaults).") var file: String?

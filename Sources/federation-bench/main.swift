@@ -13,7 +13,8 @@ let quick = CommandLine.arguments.contains("--quick")
 let sizes = [10, 100, 1_000, 10_000]
 let regions = ["us-west", "eu-west", "ap-south"]
 
-func makeSnapshot(nodes: Int, strategy: LoadBalanceStrategy) -> FederationSnapshot {
+func makeSnapshot(nodes: Int, strategy: LoadBalanceStrategy, unhealthyEvery: Int? = nil) -> FederationSnapshot
+{
     let random = SeededRandomSource(seed: UInt64(nodes))
     var catalog = CatalogState()
     var health: [NodeId: NodeHealth] = [:]
@@ -26,7 +27,10 @@ func makeSnapshot(nodes: Int, strategy: LoadBalanceStrategy) -> FederationSnapsh
                 id: id, region: region, endpoint: "http://10.0.\(i / 250).\(i % 250):8000", gpu: i % 2 == 0),
             model: "llama-3-8b", capabilities: [.generate, .code])
         health[id] = NodeHealth(
-            node: id, state: i % 10 == 0 ? .degraded : .healthy, latencyP50Ms: 20 + random.nextUnit() * 400,
+            node: id,
+            state: unhealthyEvery.map { i % $0 == 1 } == true
+                ? .unhealthy : i % 10 == 0 ? .degraded : .healthy,
+            latencyP50Ms: 20 + random.nextUnit() * 400,
             throughput: 50 + random.nextUnit() * 100)
         inFlight[id] = random.next(below: 8)
     }
@@ -110,6 +114,34 @@ for size in sizes {
         sink &+= router.candidates(for: req, in: snapshot).count
     }
     row += format(explainNs)
+    print(row)
+}
+// p2c_ewma where sampling has more to prove or skip: 1 % of the nodes unhealthy (the panic
+// threshold must be shown not to apply: that many eligible nodes are drawn), and a retry that
+// excludes the two nodes already tried.
+print("")
+print("p2c_ewma, harder cases (median per decision)")
+print(pad("nodes", 8) + pad("1 % unhealthy", 19) + pad("2 excluded", 19))
+for size in sizes {
+    var row = pad(String(size), 8)
+    let iterations = max(20, (quick ? 200_000 : 2_000_000) / size)
+    let sick = makeSnapshot(nodes: size, strategy: .p2cEWMA, unhealthyEvery: 100)
+    let plain = makeSnapshot(nodes: size, strategy: .p2cEWMA)
+    let router = RoutingEngine(random: SeededRandomSource(seed: 1))
+    let req = InferenceRequest(requestId: "r", capability: .generate, originRegion: "eu-west")
+    row += pad(
+        format(
+            measure(iterations: iterations, rounds: quick ? 3 : 7) {
+                if let decision = try? router.route(req, in: sick) { sink &+= decision.eligibleCount }
+            }), 19)
+    let tried: Set<NodeId> = ["node-1", "node-2"]
+    row += pad(
+        format(
+            measure(iterations: iterations, rounds: quick ? 3 : 7) {
+                if let decision = try? router.route(req, in: plain, excluding: tried) {
+                    sink &+= decision.eligibleCount
+                }
+            }), 19)
     print(row)
 }
 let buildClock = ContinuousClock()

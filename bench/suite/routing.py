@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster import Cluster, install_signal_exit, loadavg, log  # noqa: E402
 from openloop import percentile, run_open_loop  # noqa: E402
 
-STRATEGIES = ["round_robin", "least_connections", "least_latency", "weighted_random", "consistent_hash"]
+STRATEGIES = ["round_robin", "least_connections", "least_latency", "weighted_random", "consistent_hash", "p2c_ewma"]
 SCENARIOS = [
     ("healthy", "all 5 nodes healthy"),
     ("slow", "node-5 10× slower (100 ms before the first byte instead of 10 ms)"),
@@ -233,7 +233,7 @@ def plot(out_dir, results, seconds):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(len(SCENARIOS), len(STRATEGIES), figsize=(18, 11), sharex=True, sharey=True)
+    fig, axes = plt.subplots(len(SCENARIOS), len(STRATEGIES), figsize=(21, 11), sharex=True, sharey=True)
     colors = ["#4C72B0", "#55A868", "#8172B2", "#CCB974", "#C44E52"]
     for i, (scenario, _) in enumerate(SCENARIOS):
         for j, strategy in enumerate(STRATEGIES):

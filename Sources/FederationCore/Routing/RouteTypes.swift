@@ -67,7 +67,9 @@ public struct RouteCandidate: Sendable, Equatable, Codable {
 public struct RouteDecision: Sendable, Equatable {
     public var target: RouteTarget
     public var strategy: LoadBalanceStrategy
-    /// Candidates that passed every rule (before the top-`maxCandidates` cut).
+    /// Candidates that passed every rule (before the top-`maxCandidates` cut). For a sampled
+    /// `p2c_ewma` decision, the nodes it drew from (an upper bound: counting the eligible exactly
+    /// is the linear work sampling avoids).
     public var eligibleCount: Int
     /// True when the panic threshold put unhealthy nodes back into rotation.
     public var panic: Bool

@@ -3,23 +3,36 @@ import Synchronization
 /// The routing engine shared by the router service and every gateway: builds candidates for a
 /// request from a `FederationSnapshot`, ejects open circuits and unhealthy nodes (with a panic
 /// threshold), applies the policies, keeps the best `maxCandidates`, and lets the strategy pick.
-/// Pure apart from its injected clock and randomness and the round-robin counters.
+/// `p2c_ewma` instead samples two eligible candidates (without evaluating every node when the
+/// fleet is large: `RoutingEngine+sampling.swift`) and takes the one with the lower peak-EWMA
+/// latency × (in-flight + 1). Pure apart from its injected clock and randomness, the round-robin
+/// counters and the latencies it was told about (``observe(_:latency:ok:)``).
 public final class RoutingEngine: Sendable {
-    private let policyOverride: CompositePolicy?
-    private let clock: any FederationClock
+    let policyOverride: CompositePolicy?
+    let clock: any FederationClock
     let random: any RandomSource
     private let roundRobinCounters = Mutex<[RoundRobinKey: UInt64]>([:])
+    /// The latency of every node this engine's caller observed (`p2c_ewma`'s cost).
+    public let observedLatency: PeakEWMA
 
     /// - Parameters:
     ///   - policy: a fixed composite (e.g. with custom policies); nil uses the one the snapshot's
     ///     policy document describes.
+    ///   - latency: the constants of the peak-EWMA latency `p2c_ewma` decides with.
     public init(
         policy: CompositePolicy? = nil, clock: any FederationClock = SystemClock(),
-        random: any RandomSource = SystemRandomSource()
+        random: any RandomSource = SystemRandomSource(), latency: PeakEWMA.Configuration = .init()
     ) {
         self.policyOverride = policy
         self.clock = clock
         self.random = random
+        self.observedLatency = PeakEWMA(configuration: latency)
+    }
+
+    /// Records the outcome of one attempt at `node` (how long it took, whether it succeeded):
+    /// what `p2c_ewma` decides with. A gateway calls it for every attempt it reports.
+    public func observe(_ node: NodeId, latency: Duration, ok: Bool) {
+        observedLatency.observe(node, latency: latency, ok: ok, at: clock.now())
     }
 
     /// Chooses the node for `request`.
@@ -30,6 +43,11 @@ public final class RoutingEngine: Sendable {
         _ request: InferenceRequest, in snapshot: FederationSnapshot, excluding excluded: Set<NodeId> = [],
         load: (any LoadEstimator)? = nil
     ) throws(FederationError) -> RouteDecision {
+        if snapshot.policy.strategy == .p2cEWMA,
+            let decision = routeBySampling(request, in: snapshot, excluding: excluded, load: load)
+        {
+            return decision
+        }
         var evaluation = Evaluation()
         try evaluate(request, snapshot, excluded, explain: false, into: &evaluation)
         let pool = try evaluation.pool(request: request, panicThreshold: snapshot.policy.panicThreshold)
@@ -43,6 +61,10 @@ public final class RoutingEngine: Sendable {
         switch strategy {
         case .consistentHash:
             chosen = pickConsistentHash(pool, nodes, request, snapshot.policy.hashLoadFactor, loadOf)
+        case .p2cEWMA:
+            let slowest = snapshot.sample(for: request.capability, model: request.model)?
+                .slowestInferenceP50Ms
+            chosen = pickTwoChoices(pool, nodes, slowest: slowest, at: evaluation.now, loadOf)
         default:
             let top = topScored(pool, count: snapshot.policy.maxCandidates, nodes: nodes)
             switch strategy {
@@ -50,7 +72,7 @@ public final class RoutingEngine: Sendable {
             case .leastConnections: chosen = pickLeast(top) { Double(loadOf($0.index)) }
             case .leastLatency: chosen = pickLeast(top) { nodes[$0.index].estimatedLatencyMs ?? .infinity }
             case .weightedRandom: chosen = pickWeightedRandom(top)
-            case .consistentHash: fatalError("handled above")
+            case .consistentHash, .p2cEWMA: fatalError("handled above")
             }
         }
         let node = nodes[chosen.index]
@@ -139,21 +161,7 @@ public final class RoutingEngine: Sendable {
                 continue
             }
             evaluation.considered += 1
-            var rejection: PendingRejection?
-            var total = 0.0
-            if let allowed = request.allowedRegions, !allowed.contains(node.region) {
-                rejection = .region
-            } else if let circuit = node.circuit, circuit.effectiveState(at: now) == .open {
-                rejection = .circuit
-            } else {
-                let verdict = standard?.evaluate(node, for: request) ?? composite.evaluate(node, for: request)
-                total = verdict.score
-                if let policyIndex = verdict.rejectedBy {
-                    rejection = .policy(policyIndex)
-                } else if node.healthState == .unhealthy {
-                    rejection = .health
-                }
-            }
+            var (rejection, total) = judge(node, request, at: now, composite, standard)
             if explain { total = composite.score(node, for: request) }
             switch rejection {
             case nil where total < minScore:
@@ -177,6 +185,25 @@ public final class RoutingEngine: Sendable {
             throw .noCapacity(
                 request.capability, detail: "model '\(model)' is not deployed with this capability")
         }
+    }
+}
+
+extension RoutingEngine {
+    /// The request rules for one node, in the order the hot path checks them: allowed regions,
+    /// open circuit, the policies (eligibility and composite score), unhealthy. `min_score` is
+    /// the caller's (an unhealthy node is not held to it). The score is 0 when a rule before the
+    /// policies set the node aside.
+    @inline(__always)
+    func judge(
+        _ node: CandidateNode, _ request: InferenceRequest, at now: Timestamp, _ composite: CompositePolicy,
+        _ standard: StandardPolicies?
+    ) -> (PendingRejection?, Double) {
+        if let allowed = request.allowedRegions, !allowed.contains(node.region) { return (.region, 0) }
+        if let circuit = node.circuit, circuit.effectiveState(at: now) == .open { return (.circuit, 0) }
+        let verdict = standard?.evaluate(node, for: request) ?? composite.evaluate(node, for: request)
+        if let policyIndex = verdict.rejectedBy { return (.policy(policyIndex), verdict.score) }
+        if node.healthState == .unhealthy { return (.health, verdict.score) }
+        return (nil, verdict.score)
     }
 }
 
