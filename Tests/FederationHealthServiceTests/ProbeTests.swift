@@ -24,8 +24,12 @@ import Testing
                     #expect(hash["gpu_utilization"] != nil)
                     #expect(Int(hash["total_successes"] ?? "") ?? 0 >= 2)
                     // The API shows the same record.
-                    let node = try await world.json(base + "/v1/health/n1")
-                    #expect(node["state"] as? String == "healthy")
+                    // (Eventually: one probe slowed past the latency threshold on a loaded machine
+                    // makes the node degraded for a moment.)
+                    #expect(
+                        try await eventually {
+                            try await world.json(base + "/v1/health/n1")["state"] as? String == "healthy"
+                        })
                     let list = try await world.json(base + "/v1/health")
                     #expect(list["role"] as? String == "leader")
                     #expect((list["nodes"] as? [[String: Any]])?.count == 1)
