@@ -31,15 +31,7 @@ struct ConfigurationFile: Decodable {
         }
 
         init(from decoder: any Decoder) throws {
-            let known = Set(CodingKeys.allCases.map(\.stringValue))
-            let any = try decoder.container(keyedBy: AnyKey.self)
-            if let unknown = any.allKeys.first(where: { !known.contains($0.stringValue) }) {
-                throw DecodingError.dataCorrupted(
-                    .init(
-                        codingPath: decoder.codingPath + [unknown as any CodingKey],
-                        debugDescription:
-                            "unknown key; expected one of \(known.sorted().joined(separator: ", "))"))
-            }
+            try refuseUnknownKeys(CodingKeys.self, in: decoder)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             headerTimeoutMs = try c.decodeIfPresent(Double.self, forKey: .headerTimeoutMs)
             idleTimeoutMs = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutMs)
@@ -72,15 +64,7 @@ struct ConfigurationFile: Decodable {
         }
 
         init(from decoder: any Decoder) throws {
-            let known = Set(CodingKeys.allCases.map(\.stringValue))
-            let any = try decoder.container(keyedBy: AnyKey.self)
-            if let unknown = any.allKeys.first(where: { !known.contains($0.stringValue) }) {
-                throw DecodingError.dataCorrupted(
-                    .init(
-                        codingPath: decoder.codingPath + [unknown as any CodingKey],
-                        debugDescription:
-                            "unknown key; expected one of \(known.sorted().joined(separator: ", "))"))
-            }
+            try refuseUnknownKeys(CodingKeys.self, in: decoder)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             url = try c.decodeIfPresent(String.self, forKey: .url)
             sentinels = try c.decodeIfPresent([String].self, forKey: .sentinels)
@@ -307,5 +291,20 @@ struct AnyKey: CodingKey {
     init?(intValue: Int) {
         self.stringValue = String(intValue)
         self.intValue = intValue
+    }
+}
+
+/// Throws a decoding error naming the first key of the section that `keys` does not list (a
+/// typo in the YAML is an error, not a silently ignored setting).
+private func refuseUnknownKeys<Keys: CodingKey & CaseIterable>(
+    _ keys: Keys.Type, in decoder: any Decoder
+) throws {
+    let known = Set(Keys.allCases.map(\.stringValue))
+    let any = try decoder.container(keyedBy: AnyKey.self)
+    if let unknown = any.allKeys.first(where: { !known.contains($0.stringValue) }) {
+        throw DecodingError.dataCorrupted(
+            .init(
+                codingPath: decoder.codingPath + [unknown as any CodingKey],
+                debugDescription: "unknown key; expected one of \(known.sorted().joined(separator: ", "))"))
     }
 }

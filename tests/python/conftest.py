@@ -107,35 +107,53 @@ def client(node_url):
     return openai.OpenAI(base_url=node_url + "/v1", api_key="not-needed", max_retries=0, timeout=30)
 
 
+class Processes:
+    """Real processes started for a fixture, each with a log file in `root`; `stop_all()` ends
+    every one of them (the last started first)."""
+
+    def __init__(self, root: pathlib.Path):
+        self.root = root
+        self.by_name = {}
+
+    def start(self, name, command, url=None, path="/healthz"):
+        log_path = self.root / f"{name}.log"
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        self.by_name[name] = process
+        if url:
+            _wait_for_healthz(url, process, log_path, path)
+        return process
+
+    def redis(self) -> int:
+        """A redis-server on a free port with its data in `root`/redis; returns the port."""
+        port = _free_port()
+        (self.root / "redis").mkdir()
+        self.start("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--dir", str(self.root / "redis")])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return port
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not listen on {port}; log {self.root / 'redis.log'}")
+
+    def stop_all(self):
+        for process in reversed(list(self.by_name.values())):
+            _stop(process)
+
+
 @pytest.fixture(scope="session")
 def federation(tmp_path_factory):
     """A small real federation: redis-server, federation-catalog, -router, -health, two
     federation-nodes that register themselves, and a federation-gateway. Yields the gateway's
     base URL. Every process gets a free port and a log file; all are stopped at the end."""
     root = tmp_path_factory.mktemp("federation")
-    processes = []
-
-    def start(name, command, url=None, path="/healthz"):
-        log_path = root / f"{name}.log"
-        with open(log_path, "w") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-        processes.append(process)
-        if url:
-            _wait_for_healthz(url, process, log_path, path)
-        return process
-
+    processes = Processes(root)
+    start = processes.start
     try:
-        redis_port = _free_port()
-        (root / "redis").mkdir()
-        start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                        "--dir", str(root / "redis")])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", redis_port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.05)
+        redis_port = processes.redis()
         common = ["--redis-url", f"redis://127.0.0.1:{redis_port}", "--namespace", "pytest"]
         ports = {name: _free_port() for name in ["catalog", "router", "health", "gateway"]}
         for name in ["catalog", "router", "health"]:
@@ -164,8 +182,7 @@ def federation(tmp_path_factory):
             time.sleep(0.1)
         yield gateway
     finally:
-        for process in reversed(processes):
-            _stop(process)
+        processes.stop_all()
         print(f"federation logs: {root}")
 
 

@@ -1,15 +1,13 @@
 """A stream that survives its node: real processes, a node that really exits mid-stream, the
 official `openai` client reading the stream through the gateway (`gateway.resume_streams`)."""
 
-import socket
-import subprocess
 import time
 import urllib.request
 
 import openai
 import pytest
 
-from conftest import REPO_ROOT, _binary, _free_port, _stop, _wait_for_healthz
+from conftest import Processes, _binary, _free_port
 
 PROMPT = [{"role": "user", "content": "Tell me about rivers"}]
 TOKENS = 24
@@ -20,29 +18,10 @@ def resuming_federation(tmp_path_factory):
     """redis, catalog, router, health, a gateway with resume_streams on, and two self-registering nodes
     serving the same model; node `crasher` exits (status 70) after the 6th token of a stream."""
     root = tmp_path_factory.mktemp("resume")
-    processes = {}
-
-    def start(name, command, url=None, path="/healthz"):
-        log_path = root / f"{name}.log"
-        with open(log_path, "w") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-        processes[name] = process
-        if url:
-            _wait_for_healthz(url, process, log_path, path)
-        return process
-
+    processes = Processes(root)
+    start = processes.start
     try:
-        redis_port = _free_port()
-        (root / "redis").mkdir()
-        start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                        "--dir", str(root / "redis")])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", redis_port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.05)
+        redis_port = processes.redis()
         config = root / "federation.yaml"
         config.write_text("gateway:\n  resume_streams: true\n")
         common = ["--config", str(config), "--redis-url", f"redis://127.0.0.1:{redis_port}",
@@ -69,10 +48,9 @@ def resuming_federation(tmp_path_factory):
             if b"crasher" in listed and b"steady" in listed:
                 break
             time.sleep(0.1)
-        yield {"gateway": gateway, "nodes": nodes, "processes": processes, "root": root}
+        yield {"gateway": gateway, "nodes": nodes, "processes": processes.by_name, "root": root}
     finally:
-        for process in reversed(list(processes.values())):
-            _stop(process)
+        processes.stop_all()
         print(f"resume federation logs: {root}")
 
 
