@@ -113,7 +113,7 @@ struct StreamTokenCounter: Sendable {
 }
 
 /// The relay's state, used by one task at a time (the relay task, then the response writer).
-final class RelayState: @unchecked Sendable {  // its fields: one task at a time (relay, then finish)
+final class RelayState: @unchecked Sendable {  // writer, counter, aligner: one task at a time
     var writer: any ResponseBodyWriter
     var counter = StreamTokenCounter()
     /// Whole events only, when the stream may be continued on another node.
